@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class KioskApiConfig(AppConfig):
+    name = "kiosk_api"

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.utils.translation import gettext_lazy as _
+
+from catalogue.constants import Channel
+from payments import stripe_api
+from payments.constants import ProviderState
+from payments.providers import PaymentProvider, ProviderStatus, StartResult, registry
+
+if TYPE_CHECKING:
+    from payments.models import Payment
+
+LOCALSTRIPE_KEYS = {"sk_test_localstripe", "pk_test_localstripe", "whsec_localstripe"}
+
+# PaymentIntent statuses -> our vocabulary. "requires_payment_method" after a confirmation
+# means the card was declined; before one it means "not paid yet" (see fetch_status).
+_STATES = {
+    stripe_api.INTENT_SUCCEEDED: ProviderState.SUCCEEDED,
+    stripe_api.INTENT_CANCELED: ProviderState.CANCELLED,
+}
+
+
+def status_of_intent(intent: stripe_api.Intent) -> ProviderStatus:
+    state = _STATES.get(intent.status, ProviderState.PENDING)
+    if intent.status == stripe_api.INTENT_REQUIRES_PAYMENT_METHOD and intent.error_code:
+        state = ProviderState.FAILED
+    return ProviderStatus(state=state, reference=intent.id, charge_reference=intent.charge_id,
+                          amount_cents=intent.amount_received or intent.amount,
+                          error_code=intent.error_code, error_message=intent.error_message)
+
+
+@registry.register("stripe")
+class StripeProvider(PaymentProvider):
+    verbose_name = _("Online payment (card, Bancontact)")
+    channels = frozenset({Channel.WEB, Channel.MOBILE, Channel.KIOSK})
+    is_online = True
+
+    def start(self, *, payment: Payment) -> StartResult:
+        intent = stripe_api.create_intent(
+            amount_cents=payment.amount_cents, currency=payment.currency,
+            metadata={"case": payment.case.reference, "payment": str(payment.pk),
+                      "attempt": str(payment.attempt)},
+            idempotency_key=f"payment-{payment.pk}-intent")
+        return StartResult(reference=intent.id, client_secret=intent.client_secret)
+
+    def fetch_status(self, *, payment: Payment) -> ProviderStatus:
+        return status_of_intent(stripe_api.retrieve_intent(payment.provider_reference))
+
+    def cancel(self, *, payment: Payment) -> None:
+        if payment.provider_reference:
+            # Already succeeded or cancelled: the provider status tells which.
+            with contextlib.suppress(stripe_api.StripeRejected):
+                stripe_api.cancel_intent(intent_id=payment.provider_reference)
+
+    def refund(self, *, payment: Payment, amount_cents: int, idempotency_key: str,
+               metadata: dict[str, str]) -> str:
+        result = stripe_api.create_refund(intent_id=payment.provider_reference,
+                                          amount_cents=amount_cents, metadata=metadata,
+                                          idempotency_key=idempotency_key)
+        return result.id
+
+    def check_config(self) -> list[CheckMessage]:
+        messages: list[CheckMessage] = []
+        if not settings.STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+            messages.append(Error("STRIPE_SECRET_KEY is not a Stripe secret key.",
+                                  id="payments.E001"))
+        if not settings.STRIPE_WEBHOOK_SECRET:
+            messages.append(Error("STRIPE_WEBHOOK_SECRET is empty: webhooks cannot be verified.",
+                                  id="payments.E002"))
+        return messages
+
+
+def check_not_localstripe() -> list[CheckMessage]:
+    """Deployment check (`manage.py check --deploy`): production must not run on the
+    localstripe development defaults."""
+    if ({settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET,
+         settings.STRIPE_PUBLISHABLE_KEY} & LOCALSTRIPE_KEYS
+            or not settings.STRIPE_API_BASE.startswith("https://")):
+        return [Warning(
+            "Stripe points at localstripe (development defaults).",
+            hint="Set STRIPE_API_BASE=https://api.stripe.com, STRIPE_JS_URL, "
+                 "STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET.",
+            id="payments.W001")]
+    return []

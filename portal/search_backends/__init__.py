@@ -1,0 +1,1 @@
+"""Search backends chosen per deployment by dotted path (WAGTAILSEARCH_BACKENDS)."""
