@@ -7,7 +7,11 @@ from collections.abc import Callable
 
 from django.utils.module_loading import import_string
 
-DEV_SERVICE_STARTERS: list[str] = []
+DEV_SERVICE_STARTERS: list[str] = [
+    "signing.devkeys.ensure_dev_key",  # the local seal key when no real one is configured
+    "payments.devstripe.start_localstripe",  # the Stripe-compatible server on loopback
+    "crm.outbox.start_dev_relay",  # relays the outbox and watches SLAs (no Celery beat here)
+]
 
 
 def start_dev_services() -> None:

@@ -165,25 +165,17 @@ def _store_attachments(case: Case, files: Sequence[_CheckedFile], stored: _Store
 
 # --- references and routing -------------------------------------------------------------
 
-_SEQUENCES_SEEN: set[str] = set()
-
-
 def _next_reference(year: int) -> str:
     """BXL-<year>-<6 digits>, unique under concurrency.
 
-    PostgreSQL: one sequence per year, so concurrent submits never wait on each other (a
-    rolled back submit leaves a gap, which is harmless). Elsewhere (SQLite, which serialises
-    writers anyway): a counter row per year, locked for the transaction.
+    PostgreSQL: one sequence per year (made on first use by crm_next_case_number, see
+    migration 0003), so concurrent submits never wait on each other; a rolled back submit
+    leaves a harmless gap. Elsewhere (SQLite, which serialises writers anyway): a counter
+    row per year, locked for the transaction.
     """
     if connection.vendor == "postgresql":
-        name = f"crm_case_ref_{year}"
         with connection.cursor() as cursor:
-            if name not in _SEQUENCES_SEEN:
-                # Creating a sequence is transactional: remember it only once committed, so
-                # a rolled back first submit of the year does not leave us believing in it.
-                cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
-                transaction.on_commit(lambda: _SEQUENCES_SEEN.add(name))
-            cursor.execute("SELECT nextval(%s)", [name])
+            cursor.execute("SELECT crm_next_case_number(%s)", [year])
             number = cursor.fetchone()[0]
     else:
         CaseReferenceCounter.objects.get_or_create(year=year)

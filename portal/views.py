@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from wagtail import views as wagtail_views
 
@@ -68,6 +69,9 @@ def procedure_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        # Machines get the API's error shape, not the portal's page.
+        return JsonResponse({"code": "not_found", "detail": _("Not found.")}, status=404)
     return render(request, "404.html", status=404)
 
 

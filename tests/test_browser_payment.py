@@ -20,7 +20,6 @@ from payments.models import Payment
 # The localstripe process and the Stripe settings pointing at it come from the payments
 # app's test fixtures (imported so pytest uses them here too).
 from payments.tests.conftest import (  # noqa: F401
-    _forget_reference_sequences,
     _french_by_default,
     _stripe_settings,
     localstripe,

@@ -166,14 +166,3 @@ def _french_by_default():
 
     with translation.override("fr"):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _forget_reference_sequences():
-    """crm.services caches which PostgreSQL reference sequences it created, but a test's
-    rolled back transaction drops them again (reported to crm): forget the cache per test."""
-    from crm import services as crm_services
-
-    crm_services._SEQUENCES_SEEN.clear()
-    yield
-    crm_services._SEQUENCES_SEEN.clear()

@@ -369,17 +369,3 @@ def staff_supervisor(db):
     user = User.objects.create_user(username="supervisor", is_staff=True)
     user.groups.add(Group.objects.get_or_create(name="Case supervisor")[0])
     return user
-
-
-@pytest.fixture(autouse=True)
-def _forget_crm_reference_sequences():
-    """crm caches "sequence exists" per process, but each test's transaction rolls the
-    CREATE SEQUENCE back; forget the cache so the next test creates it again. (Reported to
-    the crm owner: the same happens in production when the year's first submit rolls back.)"""
-    yield
-    try:
-        from crm import services as crm_services
-
-        getattr(crm_services, "_SEQUENCES_SEEN", set()).clear()
-    except ImportError:
-        pass
