@@ -1,14 +1,23 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from kiosk_api.api import views
 
 app_name = "kiosk_api"
+DOCS_TEMPLATE = "kiosk_api/redoc.html"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(urlconf="kiosk_api.schema_urls",
                                                custom_settings={"TITLE": "Guichet terminal API"}),
          name="schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="kiosk_api:schema"), name="docs"),
+    # Documentation pages: Redoc and Swagger UI from our static files (sidecar), no CDN.
+    path("docs/", SpectacularRedocView.as_view(url_name="kiosk_api:schema",
+                                               template_name=DOCS_TEMPLATE), name="docs"),
+    path("docs/swagger/", SpectacularSwaggerView.as_view(url_name="kiosk_api:schema"),
+         name="docs_swagger"),
     path("terminal/", views.TerminalView.as_view(), name="terminal"),
     path("terminal/heartbeat/", views.HeartbeatView.as_view(), name="heartbeat"),
     path("sessions/nonce/", views.NonceView.as_view(), name="nonce"),

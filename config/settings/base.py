@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     # third parties
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -230,6 +231,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "API of the Guichet citizen portal: self-service terminals and mobile.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Only our published API (/api/...): Wagtail's internal admin API is not a contract.
+    "PREPROCESSING_HOOKS": ["kiosk_api.schema.published_api_only"],
+    # One name per choice set used by several fields (else spectacular names each copy after
+    # its first field: CardReaderEnum for a printer's status).
+    "ENUM_NAME_OVERRIDES": {
+        "DeviceStatusEnum": "kiosk_api.constants.DeviceStatus",
+        "PaperLevelEnum": "kiosk_api.constants.PaperLevel",
+        "AssuranceLevelEnum": "identity.constants.AssuranceLevel",
+        "LanguageEnum": "kiosk_api.constants.LANGUAGE_CHOICES",
+    },
+    # The documentation pages load Redoc and Swagger UI from our static files
+    # (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- OpenID Connect (federal authentication service: eID, itsme) -----------------------

@@ -3,15 +3,13 @@ terminal software is written against, published as OpenAPI)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalogue.constants import Category, Delivery, WorkflowKind
 from identity.constants import AssuranceLevel
-from kiosk_api.constants import DeviceStatus, PaperLevel
+from kiosk_api.constants import LANGUAGE_CHOICES, DeviceStatus, PaperLevel
 
-LANGUAGE_CHOICES = settings.LANGUAGE_CODES
 BASE64 = r"^[A-Za-z0-9+/]+={0,2}$"
 
 
