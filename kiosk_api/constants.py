@@ -2,7 +2,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 # The languages a terminal speaks: the portal's four. One list, so the OpenAPI schema names its
 # enum once (LanguageEnum) however many fields use it.
 LANGUAGE_CHOICES: list[str] = list(settings.LANGUAGE_CODES)
