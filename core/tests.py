@@ -36,3 +36,25 @@ def test_production_settings_refuse_to_start_without_secret(monkeypatch):
     sys.modules.pop("config.settings.production", None)
     with pytest.raises(ImproperlyConfigured):
         importlib.import_module("config.settings.production")
+
+
+@pytest.mark.parametrize("path", ["/api/no-such-endpoint/", "/webhooks/no-such-hook/",
+                                  "/api/kiosk/v1/no-such-thing/"])
+def test_unknown_machine_paths_answer_404_in_place_as_json(client, db, path):
+    """Machine paths carry no language prefix: an unknown one is a 404 where it was asked,
+    never a redirect to the portal's /fr/ tree."""
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response.json()["code"] == "not_found"
+
+
+def test_unknown_admin_path_is_not_sent_to_the_portal(client, db):
+    response = client.get("/admin/no-such-screen/")
+    assert not response.get("Location", "").startswith(("/fr/admin", "/nl/admin"))
+
+
+def test_unknown_portal_path_still_gets_the_language_prefix(client, db):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 302
+    assert response["Location"] == "/nl/no-such-page/"

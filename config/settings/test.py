@@ -16,3 +16,6 @@ STORAGES = {  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PAGE_CACHE_SECONDS = 0
 MEDIA_ROOT = env.str("MEDIA_ROOT", default="/tmp/guichet-test-media")  # noqa: S108
+# Static files come from the apps' folders (nothing is collected for the suite).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
