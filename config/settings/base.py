@@ -17,7 +17,7 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 INSTALLED_APPS = [
     # our apps first, so their templates override Wagtail's and Django's
@@ -395,7 +395,7 @@ KIOSK_SILENT_AFTER_SECONDS = env.int("KIOSK_SILENT_AFTER_SECONDS", default=600)
 KIOSK_THROTTLE_RATE = env.str("KIOSK_THROTTLE_RATE", default="300/min")
 KIOSK_SESSION_OPEN_THROTTLE_RATE = env.str("KIOSK_SESSION_OPEN_THROTTLE_RATE", default="30/min")
 # The payments provider (payments.providers registry) the terminals' payment devices use.
-KIOSK_PAYMENT_PROVIDER = env.str("KIOSK_PAYMENT_PROVIDER", default="stripe")
+KIOSK_PAYMENT_PROVIDER = env.str("KIOSK_PAYMENT_PROVIDER", default="stripe_terminal")
 
 # portal
 # Navigation, language links, listings and page routes are remembered until the next publish

@@ -18,3 +18,8 @@ STORAGES = {  # noqa: F405
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The demo eID card's test authority (made by `manage.py kiosk_demo`) opens terminal sessions
+# in development unless real trust anchors are configured.
+_demo_eid_root = VAR_DIR / "kiosk" / "demo-eid" / "root.pem"
+if not env.list("KIOSK_EID_TRUST_ANCHORS", default=[]) and _demo_eid_root.exists():
+    KIOSK_EID_TRUST_ANCHORS = [str(_demo_eid_root)]

@@ -92,7 +92,7 @@ class Command(BaseCommand):
         return self._card_note(citizen)
 
     def _card_note(self, citizen) -> str:
-        return (f"Demo eID card of {citizen.person.full_name}: start the server with "
-                f"KIOSK_EID_TRUST_ANCHORS={demo_dir() / 'root.pem'}, ask POST "
+        return (f"Demo eID card of {citizen.person.full_name} (its test authority "
+                f"{demo_dir() / 'root.pem'} is trusted by `make run`): ask POST "
                 "/api/kiosk/v1/sessions/nonce/, then `manage.py kiosk_card_answer --nonce <nonce>` "
                 "prints the body for POST /api/kiosk/v1/sessions/eid/.")
