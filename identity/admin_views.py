@@ -23,7 +23,12 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from core.errors import Conflict, DomainError
 from identity import codes, services
 from identity.constants import GROUP_LRA_OFFICER, AuditAction
-from identity.forms import ActivationIssueForm, BisRegistrationForm, RegisterSearchForm
+from identity.forms import (
+    ActivationIssueForm,
+    BisRegistrationForm,
+    RegisterSearchForm,
+    StaffSecondFactorForm,
+)
 from identity.models import Activation, User
 from identity.registers import BisRegistration
 from identity.selectors import (
@@ -32,10 +37,13 @@ from identity.selectors import (
     audit_events_of_person,
     can_manage_access,
     is_lra_officer,
+    is_staff_member,
     person_get,
+    second_factor_of,
     staff_for_role_management,
+    staff_without_second_factor,
 )
-from identity.views import _form_errors, client_ip
+from identity.views import _form_errors, _too_many, client_ip, rate_limited
 
 STARTCARD_SESSION_KEY = "identity.startcards"
 
@@ -242,7 +250,9 @@ class RolesView(OfficerView):
     def get(self, request):
         group = Group.objects.filter(name=GROUP_LRA_OFFICER).first()
         officers = set(group.user_set.values_list("pk", flat=True)) if group else set()
-        staff = [(u, u.pk in officers) for u in staff_for_role_management()]
+        members = list(staff_for_role_management())
+        missing = staff_without_second_factor([u.pk for u in members])
+        staff = [(u, u.pk in officers, u.pk not in missing) for u in members]
         return self.render(request, {"staff": staff, "role": GROUP_LRA_OFFICER})
 
     def post(self, request):
@@ -277,3 +287,66 @@ class AuditView(OfficerView):
         page = Paginator(events, self.per_page).get_page(request.GET.get("page"))
         return self.render(request, {"page": page, "actions": AuditAction.choices,
                                      "action": action})
+
+
+@never_cache
+@require_POST
+def second_factor_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The access manager resets a staff member's second factor (lost phone)."""
+    if not can_manage_access(request.user):
+        return _forbidden(request)
+    user = User.objects.filter(pk=user_id, person__isnull=True).first()
+    if user is None:
+        messages.error(request, _("This staff member does not exist."))
+        return redirect("identity_roles")
+    try:
+        services.staff_second_factor_reset(manager=request.user,  # type: ignore[arg-type]
+                                           user=user, ip=client_ip(request))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The second factor of %(user)s has been reset: they set up "
+                                    "a new one at their next login.") % {
+            "user": user.get_full_name() or user.username})
+    return redirect("identity_roles")
+
+
+class SecondFactorView(OfficerView):
+    """A staff member's own second factor: what is set up, new backup codes, or a reset
+    (a new phone). Both changes are confirmed with a fresh code."""
+
+    template_name = "identity/admin/second_factor.html"
+    page_title = gettext_lazy("My second factor")
+    header_icon = "key"
+    allowed = staticmethod(is_staff_member)
+
+    def get(self, request, form: StaffSecondFactorForm | None = None, status: int = 200,
+            backup_codes: list[str] | None = None):
+        return self.render(request, {
+            **second_factor_of(request.user), "form": form or StaffSecondFactorForm(),
+            "backup_codes": backup_codes}, status=status)
+
+    def post(self, request):
+        form = StaffSecondFactorForm(request.POST)
+        action = request.POST.get("action")
+        if action not in ("backup_codes", "reset"):
+            form.add_error(None, _("Choose what to change."))
+            return self.get(request, form=form, status=400)
+        if form.is_valid():
+            if _too_many(request, group="staff", account=request.user.username):
+                return rate_limited(request)
+            try:
+                if action == "backup_codes":
+                    backup_codes = services.staff_backup_codes_renew(
+                        user=request.user, token=form.cleaned_data["token"],
+                        ip=client_ip(request))
+                    # Shown in this response only.
+                    return self.get(request, backup_codes=backup_codes)
+                services.staff_second_factor_reset_own(
+                    user=request.user, token=form.cleaned_data["token"], ip=client_ip(request))
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                return redirect(f"{reverse('identity:staff_enrol')}?next="
+                                f"{reverse('identity_second_factor')}")
+        return self.get(request, form=form, status=400)

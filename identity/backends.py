@@ -12,6 +12,7 @@ import logging
 
 import jwt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -32,9 +33,18 @@ class StaffPasswordBackend(ModelBackend):
     password was set on it by mistake."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        from identity.services import staff_password_checked
+
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if username is None or password is None:
+            return None  # not a password login (OIDC, digital keys)
         user = super().authenticate(request, username=username, password=password, **kwargs)
+        reason = ""
         if user is not None and getattr(user, "person_id", None) is not None:
-            return None
+            user, reason = None, "citizen_account"
+        staff_password_checked(request=request, username=str(username)[:150], user=user,
+                               reason=reason)
         return user
 
 

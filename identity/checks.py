@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 
 @register()
@@ -13,7 +14,7 @@ def identity_configuration(app_configs, **kwargs):
     messages = []
     try:
         adapter = get_adapter()
-    except KeyError:
+    except ImproperlyConfigured:
         messages.append(Error(
             f"IDENTITY_REGISTER_ADAPTER={settings.IDENTITY_REGISTER_ADAPTER!r} is not a "
             "registered register adapter.",

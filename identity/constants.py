@@ -45,6 +45,8 @@ STAFF_GROUPS = [GROUP_LRA_OFFICER, GROUP_ACCESS_MANAGER, GROUP_CASE_AGENT,
 # Roles an access manager may grant or withdraw from the LRA screens (the LRA user agreement
 # makes the municipal access manager the one who hands out the officer role).
 GRANTABLE_GROUPS = [GROUP_LRA_OFFICER]
+# One-time backup codes handed to a staff member with their authenticator app.
+STAFF_BACKUP_CODE_COUNT = 10
 
 
 class KeyKind(models.TextChoices):
@@ -104,6 +106,9 @@ class AuditAction(models.TextChoices):
     RATE_LIMITED = "login.rate_limited", _("too many attempts")
     STAFF_VERIFIED = "staff.second_factor", _("staff second factor verified")
     STAFF_VERIFY_FAILED = "staff.second_factor_failed", _("staff second factor failed")
+    STAFF_ENROLLED = "staff.second_factor_enrolled", _("staff second factor set up")
+    STAFF_BACKUP_CODES = "staff.backup_codes", _("staff backup codes renewed")
+    STAFF_RESET = "staff.second_factor_reset", _("staff second factor reset")
     ROLE_GRANTED = "role.granted", _("role granted")
     ROLE_WITHDRAWN = "role.withdrawn", _("role withdrawn")
     ACCOUNT_CREATED = "account.created", _("citizen account created")

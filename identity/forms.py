@@ -60,7 +60,29 @@ class KeyRenameForm(forms.Form):
 class StaffTokenForm(forms.Form):
     token = forms.CharField(
         label=_("Code from your authenticator app, or a backup code"), max_length=40,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}))
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
+                                      "autocapitalize": "none", "spellcheck": "false"}))
+
+
+class StaffEnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("6-digit code shown by the app"), max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True}))
+
+
+class StaffSecondFactorForm(forms.Form):
+    """Confirms a change of one's own second factor with a fresh code."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "sf_%s")
+        super().__init__(*args, **kwargs)
+
+    token = forms.CharField(
+        label=_("Code from your authenticator app, or a backup code"), max_length=40,
+        help_text=_("Needed to confirm the change."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                      "autocapitalize": "none", "spellcheck": "false"}))
 
 
 # --- LRA officer ------------------------------------------------------------------------

@@ -85,6 +85,39 @@ def is_staff_member(user: Any) -> bool:
                 or user.has_perm("wagtailadmin.access_admin"))
 
 
+def has_second_factor(user: Any) -> bool:
+    """A confirmed django-otp device (authenticator app or backup codes)."""
+    from django_otp import user_has_device
+
+    return bool(user is not None and user.is_authenticated and user_has_device(user))
+
+
+def second_factor_of(user: User) -> dict[str, Any]:
+    """What a staff member has as second factor: the confirmed authenticator apps and how
+    many unused backup codes are left (the codes themselves are never shown again)."""
+    from django_otp.plugins.otp_static.models import StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return {
+        "authenticators": list(TOTPDevice.objects.filter(user=user, confirmed=True)
+                               .order_by("created_at", "pk")),
+        "backup_codes_left": StaticToken.objects.filter(device__user=user,
+                                                        device__confirmed=True).count(),
+    }
+
+
+def staff_without_second_factor(user_ids: list[int]) -> set[int]:
+    """Of these staff accounts, the ones that have no confirmed second factor yet."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    enrolled = set(TOTPDevice.objects.filter(user_id__in=user_ids, confirmed=True)
+                   .values_list("user_id", flat=True))
+    enrolled |= set(StaticDevice.objects.filter(user_id__in=user_ids, confirmed=True)
+                    .values_list("user_id", flat=True))
+    return set(user_ids) - enrolled
+
+
 def staff_for_role_management() -> QuerySet[User]:
     return (User.objects.filter(person__isnull=True, is_active=True)
             .prefetch_related("groups").order_by("last_name", "first_name", "username"))

@@ -25,6 +25,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -46,6 +49,7 @@ from identity import codes, emails
 from identity.constants import (
     GRANTABLE_GROUPS,
     KEY_ASSURANCE,
+    STAFF_BACKUP_CODE_COUNT,
     AssuranceLevel,
     AuditAction,
     DocumentCheck,
@@ -69,7 +73,9 @@ from identity.selectors import (
     SESSION_ASSURANCE_KEY,
     SESSION_LOGIN_METHOD_KEY,
     can_manage_access,
+    has_second_factor,
     is_lra_officer,
+    is_staff_member,
 )
 
 DIGITAL_KEY_BACKEND = "identity.backends.DigitalKeyBackend"
@@ -411,9 +417,22 @@ def citizen_logout(*, request: HttpRequest) -> None:
 
 
 def login_failed(*, method: str, ip: str | None, user: User | None = None,
-                 reason: str = "") -> None:
+                 reason: str = "", details: dict[str, Any] | None = None) -> None:
     audit(action=AuditAction.LOGIN_FAILURE, subject_user=user, ip=ip,
-          details={"method": str(method), "reason": reason})
+          details={"method": str(method), "reason": reason, **(details or {})})
+
+
+def staff_password_checked(*, request: HttpRequest | None, username: str,
+                           user: User | None, reason: str = "") -> None:
+    """The audit trace of a staff password login (the first step; the second factor is
+    audited on its own). Called by identity.backends.StaffPasswordBackend."""
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    if user is None:
+        login_failed(method="password", ip=ip, reason=reason or "wrong_password",
+                     user=User.objects.filter(username=username).first())
+        return
+    audit(action=AuditAction.LOGIN_SUCCESS, actor=user, subject_user=user, ip=ip,
+          details={"method": "password", "second_factor": "pending"})
 
 
 def _citizen_by_email(email: str) -> User | None:
@@ -712,6 +731,14 @@ def key_revoke(*, key: DigitalKey, user: User, ip: str | None = None) -> Digital
 
 
 # --- staff ------------------------------------------------------------------------------
+# Staff log in with a password (identity.backends.StaffPasswordBackend) and then a second
+# factor from django-otp: an authenticator app (TOTPDevice) and one-time backup codes
+# (StaticDevice). identity.middleware keeps the back office closed until the session is
+# verified; a staff member with no confirmed device is sent to enrol one first.
+
+def _otp_token(token: str) -> str:
+    return "".join((token or "").split()).lower()
+
 
 def staff_second_factor(*, request: HttpRequest, token: str) -> bool:
     """Verify a staff member's TOTP or backup code (django-otp) and mark the session."""
@@ -720,7 +747,7 @@ def staff_second_factor(*, request: HttpRequest, token: str) -> bool:
 
     user = cast(User, request.user)  # the view lets only authenticated staff in
     ip = request.META.get("REMOTE_ADDR")
-    device = match_token(user, "".join((token or "").split()))
+    device = match_token(user, _otp_token(token))
     if device is None:
         audit(action=AuditAction.STAFF_VERIFY_FAILED, actor=user, subject_user=user, ip=ip)
         return False
@@ -728,6 +755,139 @@ def staff_second_factor(*, request: HttpRequest, token: str) -> bool:
     audit(action=AuditAction.STAFF_VERIFIED, actor=user, subject_user=user, ip=ip,
           details={"device": device.persistent_id})
     return True
+
+
+def _require_staff(user: User) -> None:
+    if not is_staff_member(user) or user.person_id is not None:
+        raise NotAllowed(_("Only staff accounts have a second factor."))
+
+
+def staff_totp_enrolment(*, user: User) -> TOTPDevice:
+    """The authenticator being set up by a staff member who has no confirmed second factor.
+
+    The same unconfirmed device is returned on every visit, so a QR code scanned before a
+    reload still gives valid codes. It gives no access until confirmed with a code."""
+    _require_staff(user)
+    if has_second_factor(user):
+        raise Conflict(_("Your second factor is already set up."), code="already_enrolled")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"),
+                                           confirmed=False)
+    return device
+
+
+def _wait_message(device: TOTPDevice) -> str | None:
+    """django-otp slows down guessing (1, 2, 4, ... seconds after each wrong code)."""
+    allowed, _info = device.verify_is_allowed()
+    if allowed:
+        return None
+    return _("Too many wrong codes in a row. Wait a few seconds, then type the code the app "
+             "shows now.")
+
+
+def _new_backup_codes(user: User) -> list[str]:
+    """Replace the staff member's backup codes. The codes are shown once; django-otp keeps
+    them to compare (each is deleted when used)."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=_("Backup codes"), confirmed=True)
+    tokens = [StaticToken.random_token() for _i in range(STAFF_BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=t) for t in tokens])
+    return tokens
+
+
+def staff_totp_confirm(*, request: HttpRequest, code: str) -> list[str]:
+    """Confirm the authenticator being set up with a code it shows: the device becomes the
+    staff member's second factor, the session is verified, and fresh backup codes are
+    returned (to show once). A wrong code is counted by django-otp's throttle and audited
+    (committed before the error is raised)."""
+    from django_otp import login as otp_login
+
+    user = cast(User, request.user)
+    ip = request.META.get("REMOTE_ADDR")
+    _require_staff(user)
+    with transaction.atomic():
+        device = (TOTPDevice.objects.select_for_update()
+                  .filter(user=user, confirmed=False).order_by("pk").first())
+        if has_second_factor(user):
+            raise Conflict(_("Your second factor is already set up."), code="already_enrolled")
+        if device is None:
+            msg = _("The set-up has expired. Scan the new QR code and try again.")
+            raise ValidationFailed(msg, code="enrolment_missing", details={"code": [msg]})
+        wait = _wait_message(device)
+        if wait is None and device.verify_token(_otp_token(code)):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            backup_codes = _new_backup_codes(user)
+            audit(action=AuditAction.STAFF_ENROLLED, actor=user, subject_user=user, ip=ip,
+                  details={"device": device.persistent_id,
+                           "backup_codes": len(backup_codes)})
+            otp_login(request, device)
+            return backup_codes
+        audit(action=AuditAction.STAFF_VERIFY_FAILED, actor=user, subject_user=user, ip=ip,
+              details={"step": "enrolment", "throttled": wait is not None})
+    msg = wait or _("This code is not correct. Check the time on your phone and type the "
+                    "code the app shows now.")
+    raise ValidationFailed(msg, code="totp_wrong", details={"code": [msg]})
+
+
+def _confirm_with_code(*, user: User, token: str, ip: str | None) -> None:
+    """A fresh code from the authenticator (or a backup code) before changing the second
+    factor itself: a session left open is not enough to replace it."""
+    from django_otp import match_token
+
+    if match_token(user, _otp_token(token)) is None:
+        audit(action=AuditAction.STAFF_VERIFY_FAILED, actor=user, subject_user=user, ip=ip,
+              details={"step": "confirm_change"})
+        msg = _("This code is not correct.")
+        raise ValidationFailed(msg, code="otp_wrong", details={"token": [msg]})
+
+
+def staff_backup_codes_renew(*, user: User, token: str, ip: str | None = None) -> list[str]:
+    """New backup codes for a staff member (the old ones stop working), shown once."""
+    _require_staff(user)
+    if not has_second_factor(user):
+        raise Conflict(_("Set up your second factor first."), code="not_enrolled")
+    _confirm_with_code(user=user, token=token, ip=ip)
+    with transaction.atomic():
+        backup_codes = _new_backup_codes(user)
+        audit(action=AuditAction.STAFF_BACKUP_CODES, actor=user, subject_user=user, ip=ip,
+              details={"backup_codes": len(backup_codes)})
+    return backup_codes
+
+
+@transaction.atomic
+def _second_factor_delete(*, actor: User, user: User, ip: str | None, reason: str) -> None:
+    devices = [d.persistent_id for d in devices_for_user(user, confirmed=None)]
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit(action=AuditAction.STAFF_RESET, actor=actor, subject_user=user, ip=ip,
+          details={"devices": devices, "reason": reason})
+
+
+def staff_second_factor_reset_own(*, user: User, token: str, ip: str | None = None) -> None:
+    """A staff member drops their authenticator and backup codes (a new phone): the open
+    session stops being verified and they set up a new one before the back office opens."""
+    _require_staff(user)
+    _confirm_with_code(user=user, token=token, ip=ip)
+    _second_factor_delete(actor=user, user=user, ip=ip, reason="own")
+
+
+def staff_second_factor_reset(*, manager: User, user: User, ip: str | None = None) -> None:
+    """The municipal access manager resets another staff member's second factor (a lost
+    phone and no backup code left): at their next login they set up a new one. Their open
+    sessions stop being verified at once. Superusers are reset only by a superuser."""
+    if not can_manage_access(manager):
+        raise NotAllowed(_("Only a municipal access manager may reset a second factor."))
+    if user.person_id is not None or not is_staff_member(user):
+        raise NotAllowed(_("Only staff accounts have a second factor."))
+    if user.pk == manager.pk:
+        raise NotAllowed(_("Reset your own second factor from your second-factor page."))
+    if user.is_superuser and not manager.is_superuser:
+        raise NotAllowed(_("The second factor of an administrator can only be reset by "
+                           "another administrator."))
+    _second_factor_delete(actor=manager, user=user, ip=ip, reason="access_manager")
 
 
 @transaction.atomic

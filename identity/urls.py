@@ -25,4 +25,5 @@ urlpatterns = [
     path("keys/<int:key_id>/rename/", views.key_rename_view, name="key_rename"),
     path("keys/<int:key_id>/revoke/", views.key_revoke_view, name="key_revoke"),
     path("staff/verify/", views.staff_verify_view, name="staff_verify"),
+    path("staff/enrol/", views.staff_enrol_view, name="staff_enrol"),
 ]

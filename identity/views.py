@@ -35,6 +35,7 @@ from identity.forms import (
     CodeForm,
     EmailLoginForm,
     KeyRenameForm,
+    StaffEnrolForm,
     StaffTokenForm,
     TotpLoginForm,
     TotpSetupForm,
@@ -42,6 +43,7 @@ from identity.forms import (
 from identity.models import User
 from identity.selectors import (
     assurance_level_of,
+    has_second_factor,
     is_staff_member,
     key_of_user,
     keys_of,
@@ -372,6 +374,12 @@ def _qr_svg(data: str) -> str:
     return svg[svg.index("<svg"):]
 
 
+def _totp_setup_context(*, secret: str, uri: str) -> dict[str, str]:
+    """What identity/_totp_setup_steps.html shows: the QR code and the key to type."""
+    return {"qr_svg": _qr_svg(uri), "secret": secret,
+            "secret_grouped": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))}
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @enrolment_required(KeyKind.TOTP)
@@ -395,9 +403,8 @@ def key_new_totp_view(request: HttpRequest, user: User) -> HttpResponse:
             return _key_created(request, key)
     uri = services.totp_provisioning_uri(secret=secret, user=user)
     return render(request, "identity/key_new_totp.html", {
-        "form": form, "secret": secret,
-        "secret_grouped": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-        "qr_svg": _qr_svg(uri), "uri": uri}, status=400 if form.errors else 200)
+        "form": form, "uri": uri, **_totp_setup_context(secret=secret, uri=uri)},
+        status=400 if form.errors else 200)
 
 
 @never_cache
@@ -489,26 +496,70 @@ def key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
 
 # --- staff second factor ----------------------------------------------------------------
 
+def _staff_next(request: HttpRequest) -> str:
+    nxt = request.GET.get("next") or request.POST.get("next") or reverse("wagtailadmin_home")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = reverse("wagtailadmin_home")
+    return nxt
+
+
+def _with_next(url: str, nxt: str) -> str:
+    from urllib.parse import urlencode
+
+    return f"{url}?{urlencode({'next': nxt})}"
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def staff_verify_view(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated or not is_staff_member(request.user):
         return redirect("wagtailadmin_login")
-    nxt = request.GET.get("next") or request.POST.get("next") or reverse("wagtailadmin_home")
-    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        nxt = reverse("wagtailadmin_home")
+    nxt = _staff_next(request)
     if request.user.is_verified():  # type: ignore[union-attr,attr-defined]  # django-otp
         return redirect(nxt)
-    from django_otp import devices_for_user
-
-    has_device = any(True for _d in devices_for_user(request.user, confirmed=True))
+    if not has_second_factor(request.user):
+        return redirect(_with_next(reverse("identity:staff_enrol"), nxt))
     form = StaffTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and has_device:
+    if request.method == "POST" and form.is_valid():
         if _too_many(request, group="staff", account=request.user.username):
             return rate_limited(request)
         if services.staff_second_factor(request=request, token=form.cleaned_data["token"]):
             return redirect(nxt)
         form.add_error("token", _("This code is not correct."))
-    return render(request, "identity/staff_verify.html",
-                  {"form": form, "next": nxt, "has_device": has_device},
+    return render(request, "identity/staff_verify.html", {"form": form, "next": nxt},
                   status=400 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def staff_enrol_view(request: HttpRequest) -> HttpResponse:
+    """Set up the authenticator app of a staff member who has no second factor yet; the
+    back office stays closed until a code from it comes back."""
+    if not request.user.is_authenticated or not is_staff_member(request.user):
+        return redirect("wagtailadmin_login")
+    nxt = _staff_next(request)
+    if has_second_factor(request.user):
+        return redirect(_with_next(reverse("identity:staff_verify"), nxt))
+    user = cast(User, request.user)
+    try:
+        device = services.staff_totp_enrolment(user=user)
+    except DomainError as exc:
+        return render(request, "identity/staff_problem.html", {"message": exc.message},
+                      status=exc.status)
+    form = StaffEnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _too_many(request, group="staff", account=user.username):
+            return rate_limited(request)
+        try:
+            backup_codes = services.staff_totp_confirm(request=request,
+                                                       code=form.cleaned_data["code"])
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            # Shown in this response only: nothing keeps them in clear for a second look.
+            return render(request, "identity/staff_backup_codes.html", {
+                "backup_codes": backup_codes, "next": nxt, "enrolled": True})
+    return render(request, "identity/staff_enrol.html", {
+        "form": form, "next": nxt,
+        **_totp_setup_context(secret=base64.b32encode(device.bin_key).decode(),
+                              uri=device.config_url)}, status=400 if form.errors else 200)

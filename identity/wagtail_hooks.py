@@ -21,7 +21,18 @@ def register_identity_admin_urls():
              name="identity_lra_revoke"),
         path("access/roles/", admin_views.RolesView.as_view(), name="identity_roles"),
         path("access/audit/", admin_views.AuditView.as_view(), name="identity_audit"),
+        path("access/second-factor/<int:user_id>/reset/", admin_views.second_factor_reset_view,
+             name="identity_second_factor_reset"),
+        path("second-factor/", admin_views.SecondFactorView.as_view(),
+             name="identity_second_factor"),
     ]
+
+
+@hooks.register("register_account_menu_item")
+def register_second_factor_account_item(request):
+    return {"url": reverse("identity_second_factor"), "label": _("My second factor"),
+            "help_text": _("See your authenticator app and backup codes, get new backup codes, "
+                           "or set up a new phone.")}
 
 
 class RoleMenuItem(MenuItem):

@@ -1,8 +1,14 @@
 import datetime
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from identity.registers import BisRegistration, get_adapter
+from core.registry import Registry
+from identity.registers import BisRegistration, RegisterAdapter, get_adapter
 from identity.selectors import register_lookup, register_search
 from identity.tests.conftest import make_person
 
@@ -39,10 +45,44 @@ def test_local_adapter_creates_bis_entries_with_valid_unique_numbers(db):
 
 def test_the_adapter_is_chosen_by_setting(settings):
     settings.IDENTITY_REGISTER_ADAPTER = "federal-not-installed"
-    with pytest.raises(KeyError):
+    with pytest.raises(ImproperlyConfigured, match="Choose one of: local"):
         get_adapter()
     settings.IDENTITY_REGISTER_ADAPTER = "local"
     assert get_adapter().identifier == "local"
+
+
+def test_an_unknown_adapter_stops_the_process_at_start_up():
+    """No federal adapter ships (the federal register is not reachable from here): naming
+    one is a configuration error at start-up, not a failure at the first search."""
+    env = {**os.environ, "IDENTITY_REGISTER_ADAPTER": "federal"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    started = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", "import django; django.setup()"], env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+        cwd=str(pathlib.Path(__file__).resolve().parents[2]))
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert "IDENTITY_REGISTER_ADAPTER='federal'" in started.stderr
+    fine = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "IDENTITY_REGISTER_ADAPTER": "local"}, capture_output=True, text=True,
+        timeout=120, check=False, cwd=str(pathlib.Path(__file__).resolve().parents[2]))
+    assert fine.returncode == 0, fine.stderr
+
+
+def test_an_adapter_missing_a_method_cannot_be_registered():
+    local_registry = Registry[RegisterAdapter]("test-registers")
+
+    with pytest.raises(TypeError, match="create_bis"):
+        @local_registry.register("half-done")
+        class HalfDone(RegisterAdapter):
+            def lookup(self, number):
+                return None
+
+            def search(self, *, last_name, birth_date, limit=50):
+                return []
+
+    assert "half-done" not in local_registry
 
 
 def test_system_checks_report_a_wrong_adapter_and_a_partial_oidc_setup(settings):
