@@ -715,8 +715,8 @@ def key_rename(*, key: DigitalKey, user: User, name: str, ip: str | None = None)
     old = key.name
     key.name = name
     key.save(update_fields=["name"])
-    audit(action=AuditAction.KEY_RENAMED, actor=user, subject_user=user, ip=ip,
-          details={"key": key.pk, "from": old, "to": name})
+    audit(action=AuditAction.KEY_RENAMED, actor=user, subject_user=user, person=user.person,
+          ip=ip, details={"key": key.pk, "from": old, "to": name})
     return key
 
 
@@ -725,8 +725,8 @@ def key_revoke(*, key: DigitalKey, user: User, ip: str | None = None) -> Digital
     key = _own_key(key, user)
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
-    audit(action=AuditAction.KEY_REVOKED, actor=user, subject_user=user, ip=ip,
-          details={"key": key.pk, "kind": key.kind})
+    audit(action=AuditAction.KEY_REVOKED, actor=user, subject_user=user, person=user.person,
+          ip=ip, details={"key": key.pk, "kind": key.kind})
     return key
 
 
