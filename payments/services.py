@@ -33,7 +33,7 @@ from payments.constants import (
 from payments.models import Payment, PaymentEvent, Refund
 from payments.money import format_euros
 from payments.providers import ProviderStatus, registry
-from payments.providers.stripe import status_of_intent
+from payments.providers.stripe import STRIPE_PROVIDERS, status_of_intent
 
 if TYPE_CHECKING:
     from crm.models import Case
@@ -365,7 +365,7 @@ def payment_handle_webhook(*, event: stripe_api.WebhookEvent) -> str:
         return "ignored"
     if event.type == "charge.refunded":
         return _webhook_refund(event=event)
-    payment = Payment.objects.filter(provider="stripe",
+    payment = Payment.objects.filter(provider__in=STRIPE_PROVIDERS,
                                      provider_reference=event.object_id).first()
     if payment is None:
         log.info("payment.webhook.unknown", stripe_event=event.id, intent=event.object_id)
@@ -385,7 +385,8 @@ def _webhook_refund(*, event: stripe_api.WebhookEvent) -> str:
     """A refund made outside Guichet (Stripe dashboard): bring our record up to Stripe's."""
     intent_id = str(event.object.get("payment_intent") or "")
     payment = Payment.objects.select_for_update().filter(
-        provider="stripe", provider_reference=intent_id).first() if intent_id else None
+        provider__in=STRIPE_PROVIDERS, provider_reference=intent_id).first() \
+        if intent_id else None
     if payment is None:
         return "unknown_payment"
     if PaymentEvent.objects.filter(provider_event_id=event.id).exists():

@@ -24,6 +24,7 @@ INTENT_SUCCEEDED = "succeeded"
 INTENT_CANCELED = "canceled"
 INTENT_PROCESSING = "processing"
 INTENT_REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+INTENT_REQUIRES_CAPTURE = "requires_capture"
 
 
 class StripeUnavailable(Exception):
@@ -143,13 +144,19 @@ def _intent(obj: Any) -> Intent:
 
 
 def create_intent(*, amount_cents: int, currency: str, metadata: dict[str, str],
-                  idempotency_key: str) -> Intent:
+                  idempotency_key: str, payment_method_types: list[str] | None = None,
+                  capture_method: str | None = None) -> Intent:
+    """A PaymentIntent; the payment method types default to the pay page's
+    (STRIPE_PAYMENT_METHOD_TYPES); a card-present payment passes its own and "manual"."""
     params: dict[str, Any] = {
         "amount": amount_cents,
         "currency": currency.lower(),
         "metadata": metadata,
-        "payment_method_types": list(settings.STRIPE_PAYMENT_METHOD_TYPES),
+        "payment_method_types": list(payment_method_types
+                                     or settings.STRIPE_PAYMENT_METHOD_TYPES),
     }
+    if capture_method:
+        params["capture_method"] = capture_method
     obj = _call(_client().v1.payment_intents.create, params=params,
                 options={"idempotency_key": idempotency_key})
     return _intent(obj)
@@ -186,6 +193,12 @@ def confirm_with_card_token(*, intent_id: str, token: str, idempotency_key: str)
     obj = _call(client.v1.payment_intents.confirm, intent_id,
                 options={"idempotency_key": f"{idempotency_key}-confirm-{token}"})
     return _intent(obj)
+
+
+def capture_intent(*, intent_id: str, idempotency_key: str) -> Intent:
+    """Take the money of an authorised intent (status requires_capture)."""
+    return _intent(_call(_client().v1.payment_intents.capture, intent_id,
+                         options={"idempotency_key": idempotency_key}))
 
 
 def cancel_intent(*, intent_id: str) -> Intent:

@@ -12,6 +12,11 @@ from identity.models import Person, User
 from kiosk_api import demo_pki as pki
 from kiosk_api import services
 
+# localstripe on loopback, and what a card reader does with a card as far as localstripe can
+# play it: tokenise a test card (localstripe has no card_present payment method; see
+# payments.providers.stripe.StripeTerminalProvider). Shared with the payments tests.
+from payments.tests.conftest import localstripe  # noqa: F401
+
 
 def national_number(birth: dt.date, serial: int) -> str:
     """A valid Belgian national register number (stdnum.be.nn checksum)."""
@@ -130,3 +135,13 @@ def _case_reference_sequence(django_db_setup, django_db_blocker):
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"CREATE SEQUENCE IF NOT EXISTS crm_case_ref_{timezone.localdate().year}")
+
+
+@pytest.fixture
+def stripe_settings(settings, localstripe):  # noqa: F811 - the fixture imported above
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_SECRET_KEY = "sk_test_guichet"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_guichet"
+    settings.STRIPE_PAYMENT_METHOD_TYPES = ["card"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    return settings

@@ -1,6 +1,7 @@
 """The whole terminal journey, with every part real on loopback: a citizen inserts the eID
 card (test PKI), requests a paying certificate, pays on the terminal's payment device
-(localstripe: a PaymentIntent confirmed with a test card, as the device would), the terminal
+(localstripe: a card-present PaymentIntent with manual capture, authorised with a test card as
+the reader would, captured when the terminal polls), the terminal
 polls the payment until the case moves on, the document is rendered and sealed by the signing
 app (PKCS#12 seal key made here), the terminal downloads the sealed PDF, prints it and
 acknowledges the print — counted once for the terminal."""
@@ -8,11 +9,6 @@ acknowledges the print — counted once for the terminal."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
-import subprocess
-import sys
-import urllib.request
 
 import pytest
 from cryptography import x509
@@ -26,30 +22,7 @@ from kiosk_api import demo_pki as pki
 from kiosk_api import selectors
 from kiosk_api.models import PrintAck
 from payments import stripe_api
-from payments.devstripe import wait_until_up
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def localstripe():
-    """localstripe (GPL-3) as its own process, never imported."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_up(base, timeout=30):
-            pytest.fail("localstripe did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from payments.tests.conftest import card_token
 
 
 @pytest.fixture
@@ -81,23 +54,9 @@ def seal_key(tmp_path, settings):
     return path
 
 
-def _card_token(base: str) -> str:
-    """What the payment device does with the card: tokenise it (test card 4242...)."""
-    data = (b"card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034"
-            b"&card[cvc]=123&key=pk_test_guichet")
-    request = urllib.request.Request(f"{base}/v1/tokens", data=data, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["id"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_terminal_journey_eid_submit_pay_print(kiosk, citizen, card, household_certificate,
-                                               localstripe, seal_key, settings):
-    settings.STRIPE_API_BASE = localstripe
-    settings.STRIPE_SECRET_KEY = "sk_test_guichet"
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_guichet"
-    settings.STRIPE_PAYMENT_METHOD_TYPES = ["card"]
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+                                               localstripe, stripe_settings, seal_key):
     household_certificate.fee_kiosk = 500
     household_certificate.save()
 
@@ -120,11 +79,14 @@ def test_terminal_journey_eid_submit_pay_print(kiosk, citizen, card, household_c
     assert payment["provider_reference"].startswith("pi_") and payment["client_secret"]
     polled = kiosk.call("get", f"cases/{case['reference']}/payment/", session=token)
     assert polled.json()["state"] == "pending"
+    # the card reader authorises the card: the money is held, not yet taken
     stripe_api.confirm_with_card_token(intent_id=payment["provider_reference"],
-                                       token=_card_token(localstripe),
+                                       token=card_token(localstripe),
                                        idempotency_key="journey-device")
+    assert stripe_api.retrieve_intent(payment["provider_reference"]).status == "requires_capture"
     polled = kiosk.call("get", f"cases/{case['reference']}/payment/", session=token)
     assert polled.status_code == 200 and polled.json()["state"] == "succeeded"
+    assert stripe_api.retrieve_intent(payment["provider_reference"]).status == "succeeded"
 
     # 4. the case moved on: paid, approved, the sealed document issued, case closed
     assert Case.objects.get(reference=case["reference"]).state == "closed"

@@ -15,6 +15,10 @@ from payments.providers import PaymentProvider, ProviderStatus, StartResult, reg
 if TYPE_CHECKING:
     from payments.models import Payment
 
+AWAITING_PAYMENT = "awaiting_payment"  # crm's case state (payments.services says the same)
+# Providers whose payments are Stripe PaymentIntents of our account: its webhooks and its
+# balance (the daily report's check) cover them all.
+STRIPE_PROVIDERS = ("stripe", "stripe_terminal")
 LOCALSTRIPE_KEYS = {"sk_test_localstripe", "pk_test_localstripe", "whsec_localstripe"}
 
 # PaymentIntent statuses -> our vocabulary. "requires_payment_method" after a confirmation
@@ -73,6 +77,51 @@ class StripeProvider(PaymentProvider):
             messages.append(Error("STRIPE_WEBHOOK_SECRET is empty: webhooks cannot be verified.",
                                   id="payments.E002"))
         return messages
+
+
+@registry.register("stripe_terminal")
+class StripeTerminalProvider(StripeProvider):
+    """The card reader of a self-service terminal (Stripe Terminal), for kiosk_api.
+
+    Stripe Terminal takes PaymentIntents whose payment method types include "card_present";
+    the reader (driven by the terminal software with the intent's client secret) reads the
+    card and authorises it. The intent asks for manual capture, so the authorisation only
+    holds the money: it is captured when the terminal polls the payment (or reconciliation
+    asks), and only while the case still waits for its fee. A case cancelled while the
+    citizen stood at the reader is not charged: reconciliation cancels the intent, which
+    releases the hold (payments.services.payment_sync).
+
+    localstripe (tests, development) accepts the parameters and manual capture but has no
+    card_present payment method and no Terminal API: its tests play the reader's part by
+    confirming the intent with a test card, which brings it to requires_capture as a reader
+    would.
+    """
+
+    verbose_name = _("Card reader of a self-service terminal")
+    channels = frozenset({Channel.KIOSK})
+    payment_method_types = ("card_present",)
+    capture_method = "manual"
+
+    def start(self, *, payment: Payment) -> StartResult:
+        intent = stripe_api.create_intent(
+            amount_cents=payment.amount_cents, currency=payment.currency,
+            metadata={"case": payment.case.reference, "payment": str(payment.pk),
+                      "attempt": str(payment.attempt), "channel": Channel.KIOSK},
+            idempotency_key=f"payment-{payment.pk}-intent",
+            payment_method_types=list(self.payment_method_types),
+            capture_method=self.capture_method)
+        return StartResult(reference=intent.id, client_secret=intent.client_secret)
+
+    def fetch_status(self, *, payment: Payment) -> ProviderStatus:
+        intent = stripe_api.retrieve_intent(payment.provider_reference)
+        if intent.status == stripe_api.INTENT_REQUIRES_CAPTURE \
+                and intent.amount == payment.amount_cents:
+            payment.case.refresh_from_db(fields=["state"])
+            if payment.case.state == AWAITING_PAYMENT:
+                intent = stripe_api.capture_intent(
+                    intent_id=intent.id, idempotency_key=f"payment-{payment.pk}-capture")
+        # Still authorised only (requires_capture): pending for us.
+        return status_of_intent(intent)
 
 
 def check_not_localstripe() -> list[CheckMessage]:

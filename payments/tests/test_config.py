@@ -23,7 +23,8 @@ from payments.tests.conftest import _free_port
 
 
 def test_every_provider_is_registered():
-    assert {p.identifier for p in registry} == {"stripe", "counter_cash", "counter_card", "free"}
+    assert {p.identifier for p in registry} == {"stripe", "stripe_terminal", "counter_cash",
+                                                   "counter_card", "free"}
     assert "kiosk" in registry["stripe"].channels and "counter" not in registry["stripe"].channels
 
 
