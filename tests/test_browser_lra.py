@@ -201,3 +201,37 @@ def test_a_citizen_creates_a_passkey_and_logs_in_with_it(live_server, page, pers
     page.wait_for_url(re.compile(r"^https?://[^/]+/en/account/keys/$"))
     assert "substantial" in page.content()
     assert page.console_errors == []
+
+
+def test_a_new_officer_sets_up_the_second_factor_before_the_back_office_opens(live_server,
+                                                                               page):
+    """A staff member without a second factor: after the password, the set-up page (QR code
+    and key), a code from the app, the backup codes shown once, then the back office."""
+    from django.contrib.auth.models import Group, Permission
+
+    user = User.objects.create_user(username="new.officer", password=PASSWORD, is_staff=True,
+                                    first_name="Nina", last_name="Nieuw")
+    group = Group.objects.get_or_create(name=GROUP_LRA_OFFICER)[0]
+    group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin",
+                                                 codename="access_admin"))
+    user.groups.add(group)
+    base = live_server.url
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", "new.officer")
+    page.fill("#id_password", PASSWORD)
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/account/staff/enrol/.*"))
+    assert page.get_by_role("heading", name="Configurez votre second facteur").is_visible()
+    assert page.get_by_role("img", name=re.compile("QR")).is_visible()
+    # the back office stays closed while the set-up is not confirmed
+    page.goto(f"{base}/admin/lra/")
+    page.wait_for_url(re.compile(r".*/account/staff/enrol/.*"))
+    secret = page.locator("#totp-secret").get_attribute("data-secret")
+    page.get_by_label("Code à 6 chiffres affiché par l'application").fill(
+        pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirmer et continuer").click()
+    codes = page.locator("#backup-codes li").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name=re.compile("continuer vers le back-office")).click()
+    page.wait_for_url(re.compile(r".*/admin/lra/$"))
+    assert TOTPDevice.objects.get(user=user).confirmed

@@ -82,6 +82,7 @@ def test_a_new_staff_member_enrols_and_the_admin_stays_closed_until_a_code_confi
 
     bad = client.post(url, {"code": wrong(pyotp.TOTP(secret).now())})
     assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
+    assert 'aria-describedby="id_code_error"' in bad.content.decode()
     assert client.get("/admin/").status_code == 302
     failed = IdentityAuditEvent.objects.get(action=AuditAction.STAFF_VERIFY_FAILED)
     assert failed.details["step"] == "enrolment" and failed.subject_user == officer
@@ -199,6 +200,10 @@ def test_a_staff_member_sees_their_second_factor_and_gets_new_backup_codes(clien
     assert list(page.context["authenticators"]) == [device]
     refused = client.post("/admin/second-factor/", {"action": "backup_codes", "token": "nope"})
     assert refused.status_code == 400
+    html = refused.content.decode()  # the field names its help and its error for screen readers
+    assert 'aria-describedby="sf_token_helptext sf_token_error"' in html
+    assert 'id="sf_token_helptext"' in html and 'id="sf_token_error"' in html
+    assert 'aria-invalid="true"' in html and 'role="alert"' in html
     assert StaticToken.objects.filter(device__user=officer).count() == 2
     renewed = client.post("/admin/second-factor/", {"action": "backup_codes",
                                                     "token": device_token(device)})
