@@ -30,20 +30,32 @@ def _clear_rate_limits():
     cache.clear()
 
 
-@pytest.fixture
-def officer():
-    from django.contrib.auth.models import Group
+def make_officer(username: str, **names) -> User:
+    from django.contrib.auth.models import Group, Permission
 
-    user = User.objects.create_user(username="sarah", password=PASSWORD, is_staff=True,
-                                    first_name="Sarah", last_name="Lemmens",
-                                    email="sarah@city.example")
-    from django.contrib.auth.models import Permission
-
+    user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True,
+                                    **names)
     # transactional tests flush the groups the data migration made: set the role up again
     group = Group.objects.get_or_create(name=GROUP_LRA_OFFICER)[0]
     group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin",
                                                  codename="access_admin"))
     user.groups.add(group)
+    return user
+
+
+def password_login(page, base: str, username: str, then: str) -> None:
+    """The back-office login form, then the page the second-factor step sends to."""
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_url(re.compile(rf".*/account/staff/{then}/.*"))
+
+
+@pytest.fixture
+def officer():
+    user = make_officer("sarah", first_name="Sarah", last_name="Lemmens",
+                        email="sarah@city.example")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     return user, device
 
@@ -64,11 +76,7 @@ def test_officer_issues_an_activation_and_the_citizen_creates_and_uses_two_keys(
     base = live_server.url
 
     # --- the officer: password, then second factor ----------------------------------------
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "sarah")
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/account/staff/verify/.*"))
+    password_login(page, base, "sarah", then="verify")
     token = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
     page.fill("#id_token", token)
     page.get_by_role("button", name=re.compile("Vérifier|Verify")).click()
@@ -207,20 +215,9 @@ def test_a_new_officer_sets_up_the_second_factor_before_the_back_office_opens(li
                                                                                page):
     """A staff member without a second factor: after the password, the set-up page (QR code
     and key), a code from the app, the backup codes shown once, then the back office."""
-    from django.contrib.auth.models import Group, Permission
-
-    user = User.objects.create_user(username="new.officer", password=PASSWORD, is_staff=True,
-                                    first_name="Nina", last_name="Nieuw")
-    group = Group.objects.get_or_create(name=GROUP_LRA_OFFICER)[0]
-    group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin",
-                                                 codename="access_admin"))
-    user.groups.add(group)
+    user = make_officer("new.officer", first_name="Nina", last_name="Nieuw")
     base = live_server.url
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "new.officer")
-    page.fill("#id_password", PASSWORD)
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/account/staff/enrol/.*"))
+    password_login(page, base, "new.officer", then="enrol")
     assert page.get_by_role("heading", name="Configurez votre second facteur").is_visible()
     assert page.get_by_role("img", name=re.compile("QR")).is_visible()
     # the back office stays closed while the set-up is not confirmed
