@@ -19,6 +19,7 @@ class EventKind(models.TextChoices):
     DOCUMENT = "document", _("document issued")
     SLA_NEAR = "sla_near", _("deadline approaching")
     SLA_OVERDUE = "sla_overdue", _("deadline passed")
+    SLA_EXTENDED = "sla_extended", _("deadline moved (time waiting for the citizen)")
 
 
 # Events the citizen sees on their timeline; the others (notes, assignments, SLA) are internal.
@@ -43,6 +44,14 @@ class Topic(models.TextChoices):
     CASE_NOTIFY = "case.notify", _("e-mail to the citizen")
     DOCUMENT_ISSUE = "document.issue", _("issue the sealed document")
     SEARCH_INDEX = "search.index", _("update the search index")
+    STAFF_NOTIFY = "staff.notify", _("e-mail to a supervisor")
+
+
+class StaffNotification(models.TextChoices):
+    """The e-mails the supervisors of a department receive about a case."""
+
+    OVERDUE = "overdue", _("deadline passed")
+    ESCALATED = "escalated", _("escalated to a supervisor")
 
 
 class Notification(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Notification e-mails to the citizen, in the language of the case.
+"""Notification e-mails: to the citizen, in the language of the case; to the supervisors
+of a department (a case overdue or escalated), each in their own language.
 
 Sent by the `crm.tasks.case_notify` task for one outbox row. The row is locked and stamped
 `processed_at` in the same transaction as the send, so a duplicated or retried task finds it
@@ -8,6 +9,7 @@ processed and sends nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,11 +18,13 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.i18n import localized_attr
-from crm.constants import Notification
-from crm.models import Case, CaseMessage, OutboxMessage
+from crm import sla
+from crm.constants import Notification, StaffNotification
+from crm.models import Case, CaseEvent, CaseMessage, OutboxMessage
 
 logger = logging.getLogger("crm.emails")
 
@@ -109,23 +113,112 @@ def build_notification(case: Case, kind: str, payload: dict[str, Any],
     return email
 
 
-@transaction.atomic
+def _send_once(outbox_key: str, build: Callable[[OutboxMessage], Any]) -> bool:
+    """Send the e-mail `build` makes of the outbox row `outbox_key` (its dedup key), unless
+    the row was already processed: the row is locked and stamped processed in the same
+    transaction as the send, so a duplicated or retried task sends nothing. `build` returns
+    None when there is nobody to write to (the row is processed all the same)."""
+    with transaction.atomic():
+        row = OutboxMessage.objects.select_for_update().filter(dedup_key=outbox_key).first()
+        if row is None or row.processed_at is not None:
+            return False
+        email = build(row)
+        if email is not None:
+            email.send()
+        row.processed_at = timezone.now()
+        row.save(update_fields=["processed_at"])
+    return email is not None
+
+
 def send_notification(*, outbox_key: str) -> bool:
     """Send the e-mail of the outbox row `outbox_key` (its dedup key) unless it was already
     sent. True if sent."""
-    row = OutboxMessage.objects.select_for_update().filter(dedup_key=outbox_key).first()
-    if row is None or row.processed_at is not None:
-        return False
-    case = (Case.objects.select_related("procedure", "requester", "person__account")
-            .filter(pk=row.payload.get("case_id")).first())
-    sent = False
-    if case is None:
-        logger.warning("notification %s: case %s is gone", row.pk, row.payload.get("case_id"))
-    elif (to := recipient_of(case)) is None:
-        logger.info("notification %s: case %s has no e-mail address", row.pk, case.reference)
-    else:
-        build_notification(case, row.payload.get("kind", ""), row.payload, to).send()
-        sent = True
-    row.processed_at = timezone.now()
-    row.save(update_fields=["processed_at"])
-    return sent
+    def build(row: OutboxMessage) -> EmailMultiAlternatives | None:
+        case = (Case.objects.select_related("procedure", "requester", "person__account")
+                .filter(pk=row.payload.get("case_id")).first())
+        if case is None:
+            logger.warning("notification %s: case %s is gone", row.pk,
+                           row.payload.get("case_id"))
+        elif (to := recipient_of(case)) is None:
+            logger.info("notification %s: case %s has no e-mail address", row.pk,
+                        case.reference)
+        else:
+            return build_notification(case, row.payload.get("kind", ""), row.payload, to)
+        return None
+
+    return _send_once(outbox_key, build)
+
+
+# --- supervisors ------------------------------------------------------------------------
+
+def _staff_texts(kind: str) -> tuple[str, str]:
+    """Subject and opening line of an e-mail to a supervisor, in the active language."""
+    if kind == StaffNotification.ESCALATED:
+        return (_("Request %(reference)s escalated to you"),
+                _("The request %(reference)s (“%(procedure)s”) was escalated to the "
+                  "supervisors of its department by %(actor)s."))
+    return (_("Request %(reference)s is overdue"),
+            _("The request %(reference)s (“%(procedure)s”) has passed its deadline "
+              "(%(due)s)."))
+
+
+def build_staff_notification(case: Case, kind: str, payload: dict[str, Any],
+                             user: Any) -> EmailMultiAlternatives:
+    """The e-mail to one supervisor, in their language (not the citizen's)."""
+    language = user.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        event = (CaseEvent.objects.select_related("actor").filter(
+            pk=payload.get("event_id"), case=case).first() if payload.get("event_id") else None)
+        actor = event.actor if event is not None and event.actor is not None else None
+        subject, intro = _staff_texts(kind)
+        due = (date_format(timezone.localtime(case.sla_due_at, sla.TZ), "SHORT_DATETIME_FORMAT")
+               if case.sla_due_at else "")
+        params = {"reference": case.reference, "due": due,
+                  "procedure": localized_attr(case.procedure, "name", language),
+                  "actor": (actor.get_full_name() or actor.get_username()) if actor
+                  else _("an agent")}
+        try:
+            path = reverse("crm_admin:case_detail", args=[case.reference])
+        except NoReverseMatch:  # pragma: no cover - the back office is always installed
+            path = "/admin/"
+        context = {
+            "case": case, "kind": kind, "language": language,
+            "intro": intro % params,
+            "note": payload.get("note", ""),
+            "queue": case.queue.name if case.queue_id else "",
+            "due": due,
+            "url": settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path,
+            "reference": case.reference,
+            "site_name": settings.WAGTAIL_SITE_NAME,
+        }
+        text = render_to_string("crm/email/staff_notification.txt", context)
+        html = render_to_string("crm/email/staff_notification.html", context)
+        subject = subject % params
+    email = EmailMultiAlternatives(subject=subject, body=text, to=[user.email],
+                                   headers={"X-Guichet-Case": case.reference,
+                                            "X-Guichet-Staff-Notification": kind})
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def send_staff_notification(*, outbox_key: str) -> bool:
+    """Send the e-mail of the outbox row `outbox_key` to its supervisor unless it was
+    already sent. True if sent."""
+    from identity.models import User
+
+    def build(row: OutboxMessage) -> EmailMultiAlternatives | None:
+        case = (Case.objects.select_related("procedure", "queue")
+                .filter(pk=row.payload.get("case_id")).first())
+        user = User.objects.filter(pk=row.payload.get("user_id"), is_active=True).first()
+        if case is None:
+            logger.warning("staff notification %s: case %s is gone", row.pk,
+                           row.payload.get("case_id"))
+        elif user is None or not user.email:
+            logger.info("staff notification %s: supervisor %s has no address", row.pk,
+                        row.payload.get("user_id"))
+        else:
+            return build_staff_notification(case, row.payload.get("kind", ""), row.payload,
+                                            user)
+        return None
+
+    return _send_once(outbox_key, build)

@@ -8,6 +8,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.constants import Channel
@@ -78,6 +81,23 @@ class AssignForm(forms.Form):
         self.fields["agent"].queryset = agents
 
 
+class QuickSelect(forms.Select):
+    """A <select> written in Python. Django renders each <option> through a template,
+    some 0.1 to 0.2 ms apiece; the list filters have about a hundred options and sit on
+    the busiest page of the back office. Same markup, same attributes, no option groups
+    (the filters have none)."""
+
+    def render(self, name: str, value: Any, attrs: dict | None = None,
+               renderer: Any = None) -> str:
+        final = self.build_attrs(self.attrs, attrs)
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>",
+            ((str(v), mark_safe(" selected") if str(v) in chosen else "", label)  # noqa: S308
+             for v, label in self.choices))
+        return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(final), options)
+
+
 class SlaFilter:
     NEAR = "near"
     PAST = "past"
@@ -90,13 +110,14 @@ class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={
                             "type": "search", "placeholder": _("Reference or name")}))
-    queue = forms.ChoiceField(label=_("Queue"), required=False)
-    state = forms.ChoiceField(label=_("State"), required=False)
-    procedure = forms.ChoiceField(label=_("Procedure"), required=False)
-    channel = forms.ChoiceField(label=_("Channel"), required=False,
+    queue = forms.ChoiceField(label=_("Queue"), required=False, widget=QuickSelect)
+    state = forms.ChoiceField(label=_("State"), required=False, widget=QuickSelect)
+    procedure = forms.ChoiceField(label=_("Procedure"), required=False, widget=QuickSelect)
+    channel = forms.ChoiceField(label=_("Channel"), required=False, widget=QuickSelect,
                                 choices=[("", _("Any")), *Channel.choices])
-    sla = forms.ChoiceField(label=_("Service level"), required=False, choices=SlaFilter.CHOICES)
-    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    sla = forms.ChoiceField(label=_("Service level"), required=False, widget=QuickSelect,
+                            choices=SlaFilter.CHOICES)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False, widget=QuickSelect)
 
     def __init__(self, *args: Any, queues: Any, states: Any, procedures: Any, agents: Any,
                  me: Any, **kwargs: Any) -> None:

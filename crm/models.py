@@ -79,6 +79,9 @@ class Case(index.Indexed, models.Model):
     sla_due_at = models.DateTimeField(_("due by"), null=True, blank=True)
     sla_status = models.CharField(_("deadline"), max_length=16, choices=SlaStatus.choices,
                                   default=SlaStatus.ON_TIME, blank=True)
+    # Set while the case waits for the citizen: the SLA clock is stopped from this moment,
+    # and the deadline moves by the working days spent waiting when the case resumes.
+    sla_paused_at = models.DateTimeField(_("deadline paused since"), null=True, blank=True)
     created_at = models.DateTimeField(_("submitted at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

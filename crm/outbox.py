@@ -46,6 +46,7 @@ ROUTES: dict[str, Route] = {
     Topic.DOCUMENT_ISSUE: Route("signing.tasks.document_issue",
                                 lambda row: [row.payload["case_id"]]),
     Topic.SEARCH_INDEX: Route("crm.tasks.case_index", lambda row: [row.payload["case_id"]]),
+    Topic.STAFF_NOTIFY: Route("crm.tasks.staff_notify", lambda row: [row.dedup_key]),
 }
 
 
@@ -72,7 +73,13 @@ def outbox_write_many(items: Iterable[tuple[str, dict[str, Any], str]]) -> None:
     if not rows:
         return
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    if getattr(settings, "CRM_OUTBOX_RELAY_ON_COMMIT", True):
+    publish_on_commit(rows)
+
+
+def publish_on_commit(rows: list[OutboxMessage]) -> None:
+    """Publish `rows`, written in the current transaction, right after it commits (at once
+    in autocommit: the statement that wrote them has committed)."""
+    if rows and getattr(settings, "CRM_OUTBOX_RELAY_ON_COMMIT", True):
         # Dropped with the transaction if it rolls back: only committed rows are published.
         transaction.on_commit(lambda: _publish_committed(rows))
 

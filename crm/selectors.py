@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -44,6 +44,51 @@ def supervised_departments(user: User) -> set[str]:
     if not _authenticated(user):
         return set()
     return set(Queue.objects.filter(supervisors=user).values_list("department", flat=True))
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    """What a member of staff works on, read in two queries (their queues with their role
+    in each, and their group names) so that a page asking many role questions (the admin
+    menu, the list, its filters) asks the database once. Not cached here: the admin views
+    keep one per request (crm.admin_views.scope_for), so a change of membership shows on
+    the next request."""
+
+    queues: tuple[Queue, ...] = ()
+    member_queue_ids: frozenset[int] = frozenset()
+    supervised_departments: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    is_superuser: bool = False
+
+    @property
+    def queue_ids(self) -> list[int]:
+        return [q.pk for q in self.queues]
+
+    @property
+    def works_cases(self) -> bool:
+        return bool(self.queues)
+
+    @property
+    def is_counter_agent(self) -> bool:
+        return self.is_superuser or GROUP_COUNTER_AGENT in self.groups
+
+
+def staff_scope(user: User) -> StaffScope:
+    if not _authenticated(user):
+        return StaffScope()
+    member = Queue.members.through.objects.filter(queue=OuterRef("pk"), user=user)
+    supervisor = Queue.supervisors.through.objects.filter(queue=OuterRef("pk"), user=user)
+    queues = Queue.objects.annotate(is_member=Exists(member), is_supervisor=Exists(supervisor))
+    if not user.is_superuser:
+        supervised = Queue.objects.filter(supervisors=user).values("department")
+        queues = queues.filter(Q(Exists(member)) | Q(department__in=supervised))
+    rows = tuple(queues.order_by("department", "code"))
+    return StaffScope(
+        queues=rows,
+        member_queue_ids=frozenset(q.pk for q in rows if q.is_member),
+        supervised_departments=frozenset(q.department for q in rows if q.is_supervisor),
+        groups=frozenset(user.groups.values_list("name", flat=True)),
+        is_superuser=user.is_superuser)
 
 
 def queues_of(user: User) -> QuerySet[Queue]:
@@ -106,7 +151,9 @@ def cases_of_citizen(user: User) -> QuerySet[Case]:
     return Case.objects.filter(condition).select_related("procedure")
 
 
-def cases_visible_to(user: User) -> QuerySet[Case]:
+def cases_visible_to(user: User, *, queue_ids: list[int] | None = None) -> QuerySet[Case]:
+    """The cases `user` may see; `queue_ids`, when the caller already knows the user's
+    queues (StaffScope.queue_ids), spares the query that reads them."""
     if not _authenticated(user):
         return Case.objects.none()
     if user.is_superuser:
@@ -114,7 +161,10 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     condition = Q(requester=user)
     if user.person_id:
         condition |= Q(person_id=user.person_id)
-    queue_ids = visible_queue_ids(user) if user.is_staff else []
+    if not user.is_staff:
+        queue_ids = []
+    elif queue_ids is None:
+        queue_ids = visible_queue_ids(user)
     if queue_ids:
         condition |= Q(queue_id__in=queue_ids)
     return Case.objects.filter(condition)
@@ -199,7 +249,9 @@ def _apply_filters(qs: QuerySet[Case], user: User, filters: Mapping[str, Any]) -
         qs = qs.filter(channel=value)
     if value := filters.get("sla"):
         now = timezone.now()
-        open_states = [s.value for s in CaseState if s not in FINAL_STATES]
+        # a case waiting for the citizen has its clock paused: neither near nor overdue
+        open_states = [s.value for s in CaseState
+                       if s not in FINAL_STATES and s != CaseState.AWAITING_CITIZEN]
         if value == "overdue":
             qs = qs.filter(state__in=open_states, sla_due_at__lt=now)
         elif value == "near":
@@ -231,18 +283,32 @@ def _apply_filters(qs: QuerySet[Case], user: User, filters: Mapping[str, Any]) -
     return qs
 
 
+# What a row of the list shows: everything else (the form data above all, and the
+# procedure's schemas) stays in the database.
+LIST_FIELDS = ("id", "reference", "procedure_id", "person_id", "requester_id", "channel",
+               "state", "queue_id", "assignee_id", "escalated", "sla_due_at", "sla_status",
+               "sla_paused_at", "created_at",
+               "procedure__code", "procedure__name_fr", "procedure__name_nl",
+               "procedure__name_en", "procedure__name_de",
+               "person__first_names", "person__last_name",
+               "queue__code", "queue__name", "queue__department",
+               "assignee__username", "assignee__first_name", "assignee__last_name")
+
+
 def case_list_page(*, user: User, filters: Mapping[str, Any] | None = None,
-                   after: str | None = None, limit: int = 50) -> CasePage:
+                   after: str | None = None, limit: int = 50,
+                   queue_ids: list[int] | None = None) -> CasePage:
     """One page of the back-office list, newest first, with keyset pagination on
     (created_at, id): page 100 costs what page 1 does, and nothing counts the whole table.
-    Two or three queries: the user's queues, the page itself (related rows joined)."""
+    One query when the caller gives the user's `queue_ids` (the page, related rows joined,
+    only the columns a row shows), else two."""
     filters = {k: v for k, v in (filters or {}).items() if k in LIST_FILTERS and v not in
                ("", None)}
     try:
         limit = max(1, min(int(limit), 200))
     except (TypeError, ValueError):
         raise _invalid("limit") from None
-    qs = _apply_filters(cases_visible_to(user), user, filters)
+    qs = _apply_filters(cases_visible_to(user, queue_ids=queue_ids), user, filters)
     if after:
         created, pk = decode_cursor(after)
         # The redundant `created_at <= x` is what lets PostgreSQL start the index scan at the
@@ -250,6 +316,6 @@ def case_list_page(*, user: User, filters: Mapping[str, Any] | None = None,
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk),
                        created_at__lte=created)
     rows = list(qs.select_related("procedure", "person", "assignee", "queue")
-                .order_by("-created_at", "-id")[:limit + 1])
+                .only(*LIST_FIELDS).order_by("-created_at", "-id")[:limit + 1])
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return CasePage(items=rows[:limit], next_cursor=next_cursor, filters=filters)

@@ -19,14 +19,23 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalogue.constants import Channel, Delivery, WorkflowKind
 from catalogue.forms_schema import validate_form_data
 from catalogue.models import Procedure
 from core.errors import Conflict, NotAllowed, ValidationFailed
 from crm import selectors, sla
-from crm.constants import EventKind, MessageDirection, Notification, Topic
+from crm.constants import (
+    EventKind,
+    MessageDirection,
+    Notification,
+    SlaStatus,
+    StaffNotification,
+    Topic,
+)
 from crm.errors import (
     AssuranceTooLow,
     ChannelNotOffered,
@@ -215,6 +224,33 @@ def _index_item(case: Case, key: str) -> tuple[str, dict, str]:
     return (Topic.SEARCH_INDEX, {"case_id": case.pk}, f"search.index:{case.pk}:{key}")
 
 
+def _supervisor_items(cases: Sequence[tuple[int, str, int]], kind: str, *, note: str = "",
+                      exclude: User | None = None) -> list[tuple[str, dict, str]]:
+    """One e-mail per supervisor of the case's department for each (case id, department,
+    event id), keyed by case, event and supervisor: a rerun writes nothing new. Supervisors
+    without an e-mail address, inactive ones and `exclude` (who caused it) get none."""
+    departments = {department for _id, department, _event in cases}
+    if not departments:
+        return []
+    rows = (Queue.supervisors.through.objects
+            .filter(queue__department__in=departments, user__is_active=True)
+            .exclude(user__email="").values_list("queue__department", "user_id").distinct())
+    supervisors: dict[str, set[int]] = {}
+    for department, user_id in rows:
+        if exclude is None or user_id != exclude.pk:
+            supervisors.setdefault(department, set()).add(user_id)
+    return [(Topic.STAFF_NOTIFY,
+             {"case_id": case_id, "kind": kind, "user_id": user_id, "event_id": event_id,
+              "note": note},
+             f"staff.notify:{case_id}:{kind}:event{event_id}:user{user_id}")
+            for case_id, department, event_id in cases
+            for user_id in sorted(supervisors.get(department, ()))]
+
+
+def _department(case: Case) -> str:
+    return case.queue.department if case.queue_id else case.procedure.department
+
+
 def _document_item(case: Case) -> tuple[str, dict, str]:
     return (Topic.DOCUMENT_ISSUE, {"case_id": case.pk}, f"document.issue:{case.pk}")
 
@@ -249,13 +285,21 @@ def _transition(case: Case, to_state: str, *, actor: User | None, role: Role,
         raise TransitionNotAllowed()
     now = timezone.now()
     case.state = to_state
+    extension = None
+    if to_state == CaseState.AWAITING_CITIZEN:
+        case.sla_paused_at = now  # the SLA clock stops while the citizen has the case
+    elif from_state == CaseState.AWAITING_CITIZEN:
+        extension = _sla_resume(case, now, final=to_state in FINAL_STATES)
     if to_state in FINAL_STATES:
         case.closed_at = now
         case.sla_status = ""
-    case.save(update_fields=["state", "closed_at", "sla_status", "updated_at"])
+    case.save(update_fields=["state", "closed_at", "sla_status", "sla_due_at", "sla_paused_at",
+                             "updated_at"])
     event = _event(case, kind=EventKind.TRANSITION, actor=actor, channel=channel or "",
                    from_state=from_state, to_state=to_state, note=note, at=now)
     event.save()
+    if extension is not None:
+        extension.save()  # after the transition, so the timeline reads in order
     items = [_index_item(case, f"event{event.pk}"), *extra_outbox]
     kind = _STATE_NOTIFICATIONS.get(to_state)
     if notify and kind:
@@ -263,6 +307,35 @@ def _transition(case: Case, to_state: str, *, actor: User | None, role: Role,
     outbox_write_many(items)
     logger.info("case %s: %s -> %s by %s", case.reference, from_state, to_state, role)
     return event
+
+
+_SLA_RANK = {SlaStatus.ON_TIME: 0, SlaStatus.NEAR: 1, SlaStatus.OVERDUE: 2}
+
+
+def _sla_resume(case: Case, now: dt.datetime, *, final: bool) -> CaseEvent | None:
+    """Restart the SLA clock of a case leaving awaiting_citizen: the deadline moves by the
+    working days spent waiting (crm.sla.extend_for_pause). Returns the timeline event that
+    records the move (unsaved), or None when the deadline did not move. A flag the new
+    deadline no longer deserves is lowered; a higher one is left to the SLA watch, which
+    raises it with its own event."""
+    paused_at, case.sla_paused_at = case.sla_paused_at, None
+    if final or paused_at is None or case.sla_due_at is None:
+        return None
+    due, days = sla.extend_for_pause(case.sla_due_at, paused_at, now)
+    if not days:
+        return None
+    case.sla_due_at = due
+    current = sla.status_at(due, now)
+    if _SLA_RANK[SlaStatus(current)] < _SLA_RANK[SlaStatus(case.sla_status)]:
+        case.sla_status = current
+    note = ngettext(
+        "Deadline moved by %(days)s working day, to %(date)s: the time waiting for the "
+        "citizen does not count.",
+        "Deadline moved by %(days)s working days, to %(date)s: the time waiting for the "
+        "citizen does not count.", days) % {
+        "days": days, "date": date_format(timezone.localtime(due, sla.TZ).date(),
+                                          "SHORT_DATE_FORMAT")}
+    return _event(case, kind=EventKind.SLA_EXTENDED, actor=None, note=note, at=now)
 
 
 def _role_for(case: Case, actor: User | None) -> Role:
@@ -376,42 +449,167 @@ def case_submit(*, procedure: Procedure, requester: User | None, channel: str,
         raise
 
 
-@transaction.atomic
 def _case_create(*, procedure: Procedure, requester: User | None, person: Person,
                  channel: str, data: dict, files: Sequence[_CheckedFile], language: str,
                  acting_agent: User | None, stored: _StoredFiles) -> Case:
-    if procedure.one_open_case_per_person:
-        # Serialise the submits of one person so two concurrent ones cannot both pass.
-        Person.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
-        if Case.objects.open().filter(person=person, procedure=procedure).exists():
-            raise DuplicateOpenCase()
-    now = timezone.now()
-    fee = procedure.fee_for(channel)
-    if fee > 0:
-        state = CaseState.AWAITING_PAYMENT
-    elif procedure.workflow_kind == WorkflowKind.INSTANT:
-        state = CaseState.APPROVED
-    else:
-        state = CaseState.IN_PROGRESS
-    case = Case.objects.create(
-        reference=_next_reference(timezone.localtime(now).year), procedure=procedure,
-        requester=requester, person=person, channel=channel, language=language, data=data,
-        state=state, queue=queue_for(procedure), fee_cents=fee, created_at=now,
-        sla_due_at=sla.due_at(now, procedure.sla_days), created_by=acting_agent)
-    actor = acting_agent or requester
-    CaseEvent.objects.bulk_create([
-        _event(case, kind=EventKind.CREATED, actor=actor, channel=channel,
-               to_state=CaseState.SUBMITTED, at=now),
-        _event(case, kind=EventKind.TRANSITION, actor=None, channel=channel,
-               from_state=CaseState.SUBMITTED, to_state=state, at=now),
-    ])
-    _store_attachments(case, files, stored, uploaded_by=actor)
-    items = [_notify_item(case, Notification.SUBMITTED, "created"), _index_item(case, "created")]
-    if state == CaseState.APPROVED and _issues_document(procedure):
-        items.append(_document_item(case))
-    outbox_write_many(items)
+    """Write the case, its first events and its outbox rows in one transaction.
+
+    On PostgreSQL, without attachments, that is one statement (see _INSERT_CASE_SQL): a
+    statement is a transaction of its own, so without a duplicate check there is not even
+    a BEGIN and COMMIT to send. Intake is the busiest write of the platform and its cost is
+    the round trips to the database, not the work done there."""
+    one_statement = connection.vendor == "postgresql" and not files
+    if one_statement and not procedure.one_open_case_per_person:
+        return _case_insert(procedure=procedure, requester=requester, person=person,
+                            channel=channel, data=data, language=language,
+                            acting_agent=acting_agent)
+    with transaction.atomic():
+        if procedure.one_open_case_per_person:
+            # Serialise the submits of one person so two concurrent ones cannot both pass.
+            Person.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
+            if Case.objects.open().filter(person=person, procedure=procedure).exists():
+                raise DuplicateOpenCase()
+        if one_statement:
+            return _case_insert(procedure=procedure, requester=requester, person=person,
+                                channel=channel, data=data, language=language,
+                                acting_agent=acting_agent)
+        now = timezone.now()
+        state = _initial_state(procedure, channel)
+        case = Case.objects.create(
+            reference=_next_reference(timezone.localtime(now).year), procedure=procedure,
+            requester=requester, person=person, channel=channel, language=language,
+            data=data, state=state, queue=queue_for(procedure),
+            fee_cents=procedure.fee_for(channel), created_at=now,
+            sla_due_at=sla.due_at(now, procedure.sla_days), created_by=acting_agent)
+        actor = acting_agent or requester
+        CaseEvent.objects.bulk_create(_first_events(case, actor=actor, channel=channel,
+                                                    state=state, at=now))
+        _store_attachments(case, files, stored, uploaded_by=actor)
+        outbox_write_many(_first_outbox_items(case, procedure, state))
     # The caller discards the citizen's draft of this form (crm.views does), not the intake:
     # most channels have none, and asking costs every submit a query.
+    logger.info("case %s submitted on %s: %s", case.reference, channel, state)
+    return case
+
+
+def _initial_state(procedure: Procedure, channel: str) -> CaseState:
+    if procedure.fee_for(channel) > 0:
+        return CaseState.AWAITING_PAYMENT
+    if procedure.workflow_kind == WorkflowKind.INSTANT:
+        return CaseState.APPROVED
+    return CaseState.IN_PROGRESS
+
+
+def _first_events(case: Case, *, actor: User | None, channel: str, state: str,
+                  at: dt.datetime) -> list[CaseEvent]:
+    return [
+        _event(case, kind=EventKind.CREATED, actor=actor, channel=channel,
+               to_state=CaseState.SUBMITTED, at=at),
+        _event(case, kind=EventKind.TRANSITION, actor=None, channel=channel,
+               from_state=CaseState.SUBMITTED, to_state=state, at=at),
+    ]
+
+
+def _first_outbox_items(case: Any, procedure: Procedure,
+                        state: str) -> list[tuple[str, dict, str]]:
+    items = [_notify_item(case, Notification.SUBMITTED, "created"),
+             _index_item(case, "created")]
+    if state == CaseState.APPROVED and _issues_document(procedure):
+        items.append(_document_item(case))
+    return items
+
+
+# Departments known to have a queue: the insert picks the default queue in SQL, and only a
+# department seen for the first time goes through queue_for (which may create it).
+_departments_with_queue: set[str] = set()
+
+_CASE_ID = "{case_id}"  # stands for the new case's id in the outbox items built before it
+
+# The case, its two first events and its outbox rows in one statement (PostgreSQL). The
+# reference comes from crm_next_case_number (migration 0003) and the queue is the
+# department's default one, as in _next_reference and queue_for.
+_INSERT_CASE_SQL = """
+WITH n AS (
+    SELECT crm_next_case_number(%(year)s) AS n
+), c AS (
+    INSERT INTO crm_case (reference, procedure_id, requester_id, person_id, channel, language,
+                          data, state, queue_id, assignee_id, escalated, fee_cents,
+                          payment_reference, document_reference, sla_due_at, sla_status,
+                          sla_paused_at, created_at, updated_at, closed_at, created_by_id)
+    SELECT 'BXL-' || %(year)s || '-' || CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0')
+                                             ELSE n::text END,
+           %(procedure)s, %(requester)s, %(person)s, %(channel)s, %(language)s,
+           %(data)s::jsonb, %(state)s,
+           (SELECT id FROM crm_queue WHERE department = %(department)s
+            ORDER BY is_default DESC, id LIMIT 1),
+           NULL, false, %(fee)s, '', '', %(due)s, '', NULL, %(now)s, %(now)s, NULL,
+           %(created_by)s
+    FROM n
+    RETURNING id, reference, queue_id
+), e AS (
+    INSERT INTO crm_caseevent (case_id, actor_id, at, channel, kind, from_state, to_state,
+                               note)
+    SELECT c.id, v.actor, %(now)s, %(channel)s, v.kind, v.from_state, v.to_state, ''
+    FROM c, (VALUES (%(actor)s::bigint, %(created)s, '', %(submitted)s),
+                    (NULL::bigint, %(transition)s, %(submitted)s, %(state)s))
+            AS v(actor, kind, from_state, to_state)
+), o AS (
+    INSERT INTO crm_outboxmessage (topic, payload, dedup_key, created_at, dispatched_at,
+                                   processed_at, attempts, last_error)
+    SELECT v.topic, v.payload || jsonb_build_object('case_id', c.id),
+           replace(v.dedup_key, %(case_id)s, c.id::text), %(now)s, NULL, NULL, 0, ''
+    FROM c, jsonb_to_recordset(%(outbox)s::jsonb) AS v(topic text, payload jsonb,
+                                                      dedup_key text)
+    ON CONFLICT (dedup_key) DO NOTHING
+)
+SELECT id, reference, queue_id FROM c
+"""
+
+
+def _case_insert(*, procedure: Procedure, requester: User | None, person: Person,
+                 channel: str, data: dict, language: str,
+                 acting_agent: User | None) -> Case:
+    import json
+
+    from crm.models import OutboxMessage
+    from crm.outbox import publish_on_commit
+
+    if procedure.department not in _departments_with_queue:
+        queue_for(procedure)
+        _departments_with_queue.add(procedure.department)
+    now = timezone.now()
+    state = _initial_state(procedure, channel)
+    actor = acting_agent or requester
+    case = Case(procedure=procedure, requester=requester, person=person, channel=channel,
+                language=language, data=data, state=state, fee_cents=procedure.fee_for(channel),
+                created_at=now, updated_at=now, sla_due_at=sla.due_at(now, procedure.sla_days),
+                created_by=acting_agent)
+    placeholder = Case(pk=_CASE_ID)  # type: ignore[misc]
+    items = _first_outbox_items(placeholder, procedure, state)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_CASE_SQL, {
+            "year": timezone.localtime(now).year, "procedure": procedure.pk,
+            "requester": requester.pk if requester else None, "person": person.pk,
+            "channel": channel, "language": language, "data": json.dumps(data),
+            "state": str(state.value), "department": procedure.department,
+            "fee": case.fee_cents,
+            "due": case.sla_due_at, "now": now,
+            "created_by": acting_agent.pk if acting_agent else None,
+            "actor": actor.pk if actor else None, "created": EventKind.CREATED.value,
+            "transition": EventKind.TRANSITION.value,
+            "submitted": CaseState.SUBMITTED.value, "case_id": _CASE_ID,
+            "outbox": json.dumps([{"topic": t, "payload": p, "dedup_key": k}
+                                  for t, p, k in items])})
+        case.pk, case.reference, case.queue_id = cursor.fetchone()
+    case._state.adding = False
+    case._state.db = connection.alias
+    if case.queue_id is None:  # the department's queues went away since: make one again
+        _departments_with_queue.discard(procedure.department)
+        case.queue = queue_for(procedure)
+        Case.objects.filter(pk=case.pk).update(queue=case.queue)
+    publish_on_commit([OutboxMessage(topic=t, payload={**p, "case_id": case.pk},
+                                     dedup_key=k.replace(_CASE_ID, str(case.pk)))
+                       for t, p, k in items])
     logger.info("case %s submitted on %s: %s", case.reference, channel, state)
     return case
 
@@ -555,8 +753,11 @@ def case_escalate(*, case: Case, actor: User, note: str) -> Case:
         raise ValidationFailed(details={"note": [_("Say why the request is escalated.")]})
     case.escalated = True
     case.save(update_fields=["escalated", "updated_at"])
-    CaseEvent.objects.create(case=case, kind=EventKind.ESCALATED, actor=actor,
-                             at=timezone.now(), note=note.strip())
+    event = CaseEvent.objects.create(case=case, kind=EventKind.ESCALATED, actor=actor,
+                                     at=timezone.now(), note=note.strip())
+    outbox_write_many(_supervisor_items([(case.pk, _department(case), event.pk)],
+                                        StaffNotification.ESCALATED, note=note.strip(),
+                                        exclude=actor))
     return case
 
 
@@ -743,21 +944,23 @@ def drafts_purge_expired(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def cases_flag_sla(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Flag open cases whose deadline is near (within CRM_SLA_NEAR_WORKING_DAYS) or past.
-    Each flag writes one event, once: a case already flagged at that level is skipped."""
-    from crm.constants import SlaStatus
+    Each flag writes one event, once: a case already flagged at that level is skipped. A
+    case waiting for the citizen is skipped: its clock is paused. A case becoming overdue
+    is e-mailed to the supervisors of its department, once per event (the outbox)."""
     from crm.workflow import WORK_STATES
 
     now = now or timezone.now()
     cutoff = sla.near_cutoff(now)
-    work = [s.value for s in WORK_STATES]
+    work = sorted(s.value for s in WORK_STATES if s != CaseState.AWAITING_CITIZEN)
+    running = (Case.objects.select_for_update(skip_locked=True, of=("self",))
+               .filter(state__in=work, sla_paused_at__isnull=True)
+               .select_related("queue", "procedure")
+               .only("id", "sla_status", "queue__department", "procedure__department"))
     counts = {"near": 0, "overdue": 0}
-    overdue = list(Case.objects.select_for_update(skip_locked=True)
-                   .filter(state__in=work, sla_due_at__lt=now)
-                   .exclude(sla_status=SlaStatus.OVERDUE).only("id", "sla_status"))
-    near = list(Case.objects.select_for_update(skip_locked=True)
-                .filter(state__in=work, sla_due_at__gte=now, sla_due_at__lte=cutoff,
-                        sla_status=SlaStatus.ON_TIME).only("id", "sla_status"))
-    events = []
+    overdue = list(running.filter(sla_due_at__lt=now).exclude(sla_status=SlaStatus.OVERDUE))
+    near = list(running.filter(sla_due_at__gte=now, sla_due_at__lte=cutoff,
+                               sla_status=SlaStatus.ON_TIME))
+    events: list[CaseEvent] = []
     for status, kind, cases in ((SlaStatus.OVERDUE, EventKind.SLA_OVERDUE, overdue),
                                 (SlaStatus.NEAR, EventKind.SLA_NEAR, near)):
         if not cases:
@@ -765,5 +968,9 @@ def cases_flag_sla(*, now: dt.datetime | None = None) -> dict[str, int]:
         Case.objects.filter(pk__in=[c.pk for c in cases]).update(sla_status=status)
         events += [CaseEvent(case_id=c.pk, kind=kind, at=now) for c in cases]
         counts["overdue" if status == SlaStatus.OVERDUE else "near"] = len(cases)
-    CaseEvent.objects.bulk_create(events)
+    CaseEvent.objects.bulk_create(events)  # sets the ids (PostgreSQL, SQLite >= 3.35)
+    departments = {c.pk: _department(c) for c in overdue}
+    outbox_write_many(_supervisor_items(
+        [(e.case_id, departments[e.case_id], e.pk) for e in events
+         if e.kind == EventKind.SLA_OVERDUE], StaffNotification.OVERDUE))
     return counts

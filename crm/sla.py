@@ -84,3 +84,32 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
         if is_working_day(current):
             count += 1
     return count
+
+
+def pause_working_days(paused_at: dt.datetime, resumed_at: dt.datetime) -> int:
+    """The working days a pause of the SLA clock cost: the working days after the day it
+    started up to and including the day it ended (Brussels time). A pause within one day
+    costs nothing; one from Friday to Monday costs the Monday; a holiday costs nothing."""
+    start = timezone.localtime(paused_at, TZ).date()
+    end = timezone.localtime(resumed_at, TZ).date()
+    return working_days_between(start, end)
+
+
+def extend_for_pause(due: dt.datetime, paused_at: dt.datetime,
+                     resumed_at: dt.datetime) -> tuple[dt.datetime, int]:
+    """The deadline once the time spent waiting for the citizen is taken out of it: moved
+    by the working days of the pause (see pause_working_days), and that number."""
+    days = pause_working_days(paused_at, resumed_at)
+    if days <= 0:
+        return due, 0
+    day = add_working_days(timezone.localtime(due, TZ).date(), days)
+    return dt.datetime.combine(day, END_OF_DAY, tzinfo=TZ), days
+
+
+def status_at(due: dt.datetime | None, now: dt.datetime) -> str:
+    """The SLA status a deadline has at `now`: "" (on time), "near" or "overdue"."""
+    if due is None:
+        return ""
+    if due < now:
+        return "overdue"
+    return "near" if due <= near_cutoff(now) else ""

@@ -32,6 +32,18 @@ def case_notify(self, outbox_key: str) -> bool:
         raise self.retry(exc=exc) from exc
 
 
+@shared_task(name="crm.tasks.staff_notify", bind=True, ignore_result=True, max_retries=5,
+             default_retry_delay=60)
+def staff_notify(self, outbox_key: str) -> bool:
+    """E-mail one supervisor about a case (overdue, escalated), once per outbox row."""
+    from crm.emails import send_staff_notification
+
+    try:
+        return send_staff_notification(outbox_key=outbox_key)
+    except OSError as exc:  # SMTP down: try again later, the row is still unprocessed
+        raise self.retry(exc=exc) from exc
+
+
 @shared_task(name="crm.tasks.case_index", ignore_result=True)
 def case_index(case_id: int) -> None:
     """Refresh the case in the search index (re-indexing is naturally idempotent)."""

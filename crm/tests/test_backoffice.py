@@ -341,6 +341,49 @@ def test_the_case_list_costs_the_same_queries_whatever_the_number_of_cases(world
     assert count() == before
 
 
+# Session, user, second factor, the user's permissions (2), the Wagtail profile; the CIRM's
+# own: the user's queues and groups, the agents, the procedures, the page; the Wagtail
+# chrome: locales, page and collection permissions; the menu items of identity, payments
+# and signing (a group check each).
+LIST_PAGE_QUERIES = 19
+
+
+def test_the_whole_list_page_runs_a_fixed_number_of_queries(
+        world, django_assert_max_num_queries):
+    from crm.tests import factories as f
+
+    client = staff_client(world["supervisor"])
+    client.get(LIST)
+    with django_assert_max_num_queries(LIST_PAGE_QUERIES):
+        assert client.get(LIST).status_code == 200
+    # fifty more cases, each with its own procedure, citizen and agent, some escalated,
+    # some waiting for the citizen: nothing may be read per row
+    for i in range(50):
+        agent = f.agent_of(world["civil"])
+        f.CaseFactory(queue=world["civil"], assignee=agent,
+                      procedure=make_procedure(department="civil_status"),
+                      escalated=i % 7 == 0,
+                      state=CaseState.AWAITING_CITIZEN if i % 3 else CaseState.IN_PROGRESS)
+    with django_assert_max_num_queries(LIST_PAGE_QUERIES):
+        response = client.get(LIST)
+    body = response.content.decode()
+    assert body.count('name="reference"') == 50
+    with django_assert_max_num_queries(LIST_PAGE_QUERIES):
+        assert client.get(LIST + "?state=awaiting_citizen&assignee=none").status_code == 200
+
+
+def test_a_page_of_the_list_is_one_query_when_the_queues_are_known(
+        world, django_assert_num_queries):
+    from crm import selectors
+
+    scope = selectors.staff_scope(world["supervisor"])
+    with django_assert_num_queries(1):
+        page = selectors.case_list_page(user=world["supervisor"], queue_ids=scope.queue_ids)
+        shown = [(c.reference, c.procedure.name, c.person.last_name, c.queue.name,
+                  c.assignee and c.assignee.get_full_name()) for c in page.items]
+    assert [row[0] for row in shown] == [world["civil_case"].reference]
+
+
 def test_garbage_posts_in_the_back_office_never_give_a_500(world):
     client = staff_client(world["supervisor"])
     case = world["civil_case"]
@@ -351,3 +394,19 @@ def test_garbage_posts_in_the_back_office_never_give_a_500(world):
                         "next": "https://evil.example/"})["Location"] == LIST
     assert client.post(action(case, "assign"), {"assign-agent": "zz"}).status_code == 400
     assert client.post(action(case, "note"), {"note-body": "x" * 6000}).status_code == 400
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "en", "de"])
+def test_list_dates_read_as_djangos_short_formats(language):
+    import datetime as dt
+
+    from django.utils import dateformat, timezone, translation
+    from django.utils.formats import get_format
+
+    from crm.admin_views import _date_formatter
+
+    moment = timezone.localtime(dt.datetime(2026, 3, 5, 7, 4, 9, tzinfo=dt.UTC))
+    with translation.override(language):
+        for name in ("SHORT_DATE_FORMAT", "SHORT_DATETIME_FORMAT"):
+            fmt = get_format(name)
+            assert _date_formatter(fmt)(moment) == dateformat.format(moment, fmt)
