@@ -138,6 +138,16 @@ class PersonView(OfficerView):
             except DomainError as exc:
                 _form_errors(form, exc)
             else:
+                if issued.email_failed:
+                    # The link is lost for good: withdraw the activation rather than leave a
+                    # code that can never be used.
+                    services.activation_revoke(activation=issued.activation,
+                                               officer=request.user, ip=client_ip(request))
+                    messages.error(request, _(
+                        "The e-mail to %(email)s could not be sent, so the activation was "
+                        "withdrawn (its code alone is useless). Try again once e-mail works.")
+                        % {"email": issued.activation.email})
+                    return redirect(request.path)
                 # The code exists in clear only here: kept in the officer's session for the
                 # start card (to print it again), dropped when revoked or replaced.
                 cards = request.session.get(STARTCARD_SESSION_KEY, {})

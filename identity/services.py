@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass
+import logging
+import smtplib
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pyotp
@@ -77,6 +79,8 @@ from identity.selectors import (
     is_lra_officer,
     is_staff_member,
 )
+
+logger = logging.getLogger(__name__)
 
 DIGITAL_KEY_BACKEND = "identity.backends.DigitalKeyBackend"
 
@@ -220,6 +224,8 @@ class IssuedActivation:
     activation: Activation
     code: str  # shown once, on the start card
     link_token: str  # sent once, by e-mail
+    # Filled after the commit when the mail server refused the link (frozen, hence a list).
+    email_failed: list[int] = field(default_factory=list)
 
     @property
     def formatted_code(self) -> str:
@@ -274,11 +280,22 @@ def activation_issue(*, officer: User, person: Person, email: str, language: str
     audit(action=AuditAction.ACTIVATION_ISSUED, actor=officer, person=person, ip=ip,
           details={"activation": activation.pk, "email": email, "language": language,
                    "expires_at": activation.expires_at.isoformat()})
+    issued = IssuedActivation(activation=activation, code=code, link_token=link_token)
     activation_id = activation.pk
-    transaction.on_commit(lambda: emails.send_activation_link(
-        activation=Activation.objects.select_related("person").get(pk=activation_id),
-        link_token=link_token))
-    return IssuedActivation(activation=activation, code=code, link_token=link_token)
+
+    def send() -> None:
+        # After the commit: a mail server that fails cannot undo the activation, and the
+        # link exists in clear nowhere else, so the officer is told to issue a new one.
+        try:
+            emails.send_activation_link(
+                activation=Activation.objects.select_related("person").get(pk=activation_id),
+                link_token=link_token)
+        except (OSError, smtplib.SMTPException):
+            logger.exception("activation %s: the e-mail could not be sent", activation_id)
+            issued.email_failed.append(activation_id)
+
+    transaction.on_commit(send)
+    return issued
 
 
 @transaction.atomic
