@@ -48,19 +48,29 @@ class TerminalDisabled(exceptions.PermissionDenied):
     default_detail = _("This terminal has been disabled by the administration.")
 
 
+def terminal_credentials(request) -> tuple[str, str] | None:
+    """(key_id, secret) of a `Terminal` Authorization header; None without one. A malformed
+    Terminal header raises TerminalCredentialsInvalid."""
+    header = get_authorization_header(request).split()
+    if not header or header[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(header) != 2:
+        raise TerminalCredentialsInvalid()
+    try:
+        key_id, _sep, secret = header[1].decode("ascii").partition(":")
+    except UnicodeDecodeError:
+        raise TerminalCredentialsInvalid() from None
+    if not key_id or not secret or len(key_id) > 32 or len(secret) > 128:
+        raise TerminalCredentialsInvalid()
+    return key_id, secret
+
+
 class TerminalAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        header = get_authorization_header(request).split()
-        if not header or header[0].lower() != KEYWORD.lower().encode():
+        credentials = terminal_credentials(request)
+        if credentials is None:
             return None
-        if len(header) != 2:
-            raise TerminalCredentialsInvalid()
-        try:
-            key_id, _sep, secret = header[1].decode("ascii").partition(":")
-        except UnicodeDecodeError:
-            raise TerminalCredentialsInvalid() from None
-        if not key_id or not secret or len(key_id) > 32 or len(secret) > 128:
-            raise TerminalCredentialsInvalid()
+        key_id, secret = credentials
         terminal = services.terminal_authenticate(key_id=key_id, secret=secret)
         if terminal is None:
             raise TerminalCredentialsInvalid()

@@ -3,17 +3,21 @@ statistics for the back office."""
 
 from __future__ import annotations
 
+import copy
+import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from babel.numbers import format_currency
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from catalogue.constants import Channel
 from catalogue.models import Procedure
 from core.i18n import active_language, localized_value
+from kiosk_api import shared_cache
 from kiosk_api.models import Terminal
 
 BABEL_LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_BE", "de": "de_BE"}
@@ -23,29 +27,72 @@ def procedures_on_kiosk() -> QuerySet[Procedure]:
     return Procedure.objects.offered_on(Channel.KIOSK).order_by("category", "sort_order", "code")
 
 
-# Rendered procedure lists per (language, catalogue version), kept per process: terminals ask
-# for the list on every idle screen and the catalogue changes a few times a year. The version
-# (latest update, count) is one indexed aggregate, so an edit shows on the next call.
-_LIST_CACHE: dict[tuple[str, str], list[dict[str, Any]]] = {}
-_LIST_CACHE_MAX = 64
+# The catalogue as terminals list it changes a few times a year and is asked for on every
+# idle screen: the rendered answer is kept per process and language, under a version held in
+# the shared cache. Saving or deleting a procedure (catalogue admin, load_catalogue) draws a
+# new version (kiosk_api.apps connects the signals, as portal.signals does for its page
+# cache); the version also expires, so a bulk update() that sends no signal shows within
+# CATALOGUE_VERSION_SECONDS.
+CATALOGUE_VERSION_KEY = "kiosk:catalogue:version"
+CATALOGUE_VERSION_SECONDS = 300
+_RENDERED_LISTS: dict[tuple[str, str], bytes] = {}
+_RENDERED_LISTS_MAX = 32
+
+
+def catalogue_version() -> str:
+    version = shared_cache.get(CATALOGUE_VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(8)
+        if not shared_cache.add(CATALOGUE_VERSION_KEY, version, CATALOGUE_VERSION_SECONDS):
+            version = shared_cache.get(CATALOGUE_VERSION_KEY) or version
+    return version
+
+
+def catalogue_changed(**kwargs: Any) -> None:
+    """A procedure was saved or deleted: every process renders the list again."""
+    shared_cache.set(CATALOGUE_VERSION_KEY, secrets.token_hex(8), CATALOGUE_VERSION_SECONDS)
 
 
 def procedures_list_view() -> list[dict[str, Any]]:
     """Every procedure offered on terminals, in the active language, with its fee."""
-    version = procedures_on_kiosk().aggregate(latest=Max("updated_at"), n=Count("id"))
-    key = (active_language(), f"{version['latest']}|{version['n']}")
-    cached = _LIST_CACHE.get(key)
-    if cached is None:
-        cached = [procedure_view(p) for p in
-                  procedures_on_kiosk().defer("form_schema", "attachments", "keywords")]
-        if len(_LIST_CACHE) >= _LIST_CACHE_MAX:
-            _LIST_CACHE.clear()
-        _LIST_CACHE[key] = cached
-    return cached
+    return [procedure_view(p) for p in
+            procedures_on_kiosk().defer("form_schema", "attachments", "keywords")]
+
+
+def procedures_list_rendered(render: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+    """procedures_list_view() rendered by `render`, from the cache when it is current."""
+    key = (active_language(), catalogue_version())
+    body = _RENDERED_LISTS.get(key)
+    if body is None:
+        body = render(procedures_list_view())
+        if len(_RENDERED_LISTS) >= _RENDERED_LISTS_MAX:
+            _RENDERED_LISTS.clear()
+        _RENDERED_LISTS[key] = body
+    return body
 
 
 def procedure_on_kiosk(code: str) -> Procedure | None:
     return procedures_on_kiosk().filter(code=code).first()
+
+
+_PROCEDURES: dict[tuple[str, str], Procedure] = {}
+_PROCEDURES_MAX = 256
+
+
+def procedure_for_request(code: str) -> Procedure | None:
+    """The procedure a terminal submits a request for, kept per process under the catalogue
+    version like the list (a submit then needs no query for it). Each caller gets its own
+    copy, so nothing one request caches on the instance reaches another."""
+    key = (catalogue_version(), code)
+    procedure = _PROCEDURES.get(key)
+    if procedure is None:
+        procedure = procedure_on_kiosk(code)
+        if procedure is None:
+            return None  # unknown codes are not kept: anyone may send any code
+        if len(_PROCEDURES) >= _PROCEDURES_MAX:
+            _PROCEDURES.clear()
+        _PROCEDURES[key] = procedure
+    return copy.copy(procedure)
 
 
 def format_fee(cents: int, language: str | None = None) -> str:

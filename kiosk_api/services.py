@@ -16,11 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.constants import Channel
-from catalogue.models import Procedure
 from core.errors import ValidationFailed
 from core.logging import get_logger
 from identity.constants import AssuranceLevel
-from kiosk_api import eid, errors
+from kiosk_api import eid, errors, selectors, shared_cache
 from kiosk_api.constants import (
     DeviceStatus,
     PaperLevel,
@@ -84,6 +83,7 @@ def terminal_credential_issue(*, terminal: Terminal, actor: Any) -> IssuedCreden
     revoked = list(terminal.credentials.filter(revoked_at__isnull=True)
                    .values_list("key_id", flat=True))
     terminal.credentials.filter(revoked_at__isnull=True).update(revoked_at=now)
+    _credentials_forget(revoked)
     for key_id in revoked:
         TerminalEvent.objects.create(terminal=terminal, actor=actor,
                                      kind=TerminalEventKind.CREDENTIAL_REVOKED,
@@ -98,17 +98,53 @@ def terminal_credential_issue(*, terminal: Terminal, actor: Any) -> IssuedCreden
     return IssuedCredential(credential=credential, secret=secret)
 
 
+# Verified credentials are kept in the shared cache by key id: the digest to compare and the
+# terminal's identity fields, so an authenticated call costs one cache read instead of a
+# query. Every change that must refuse a terminal at once (revoked credential, disabled
+# terminal) deletes the entry in the same service; the expiry is only a safety net.
+CREDENTIAL_CACHE_SECONDS = 300
+_CACHED_TERMINAL_FIELDS = ("id", "code", "branch", "location", "state")
+
+
+def credential_cache_key(key_id: str) -> str:
+    return f"kiosk:credential:{key_id}"
+
+
+def _credentials_forget(key_ids: list[str]) -> None:
+    """Drop cached credentials now and again at commit (a call authenticated meanwhile may
+    have cached the row as it was before this transaction)."""
+    keys = [credential_cache_key(k) for k in key_ids]
+    if keys:
+        transaction.on_commit(lambda: shared_cache.delete_many(keys))
+        shared_cache.delete_many(keys)
+
+
 def terminal_authenticate(*, key_id: str, secret: str) -> Terminal | None:
     """The terminal this credential belongs to, or None. Constant-time comparison of the
-    digests; a disabled terminal is returned and refused by the caller with its own code."""
-    credential = (TerminalCredential.objects.select_related("terminal")
-                  .filter(key_id=key_id, revoked_at__isnull=True).first())
-    if credential is None:
-        sha256_hex(secret)  # same work as a hit, so timing does not reveal key ids
+    digests (SHA-256 suffices: the secret is 256 random bits, a slow password hash would add
+    cost to every call and no security); a disabled terminal is returned and refused by the
+    caller with its own code. The terminal carries its identity fields; the others are loaded
+    on first use."""
+    cache_key = credential_cache_key(key_id)
+    entry = shared_cache.get(cache_key)
+    if entry is None:
+        credential = (TerminalCredential.objects.select_related("terminal")
+                      .filter(key_id=key_id, revoked_at__isnull=True).first())
+        if credential is None:
+            sha256_hex(secret)  # same work as a hit, so timing does not reveal key ids
+            return None
+        entry = (credential.secret_sha256,
+                 [getattr(credential.terminal, f) for f in _CACHED_TERMINAL_FIELDS])
+        shared_cache.set(cache_key, entry, CREDENTIAL_CACHE_SECONDS)
+    digest, values = entry
+    if not hmac.compare_digest(digest, sha256_hex(secret)):
         return None
-    if not hmac.compare_digest(credential.secret_sha256, sha256_hex(secret)):
-        return None
-    return credential.terminal
+    return Terminal.from_db("default", _CACHED_TERMINAL_FIELDS, values)
+
+
+def _active_key_ids(terminal: Terminal) -> list[str]:
+    return list(terminal.credentials.filter(revoked_at__isnull=True)
+                .values_list("key_id", flat=True))
 
 
 @transaction.atomic
@@ -120,8 +156,10 @@ def terminal_disable(*, terminal: Terminal, actor: Any, reason: str = "") -> Ter
     terminal.state = TerminalState.DISABLED
     terminal.disabled_at = now
     terminal.save(update_fields=["state", "disabled_at"])
-    terminal.sessions.filter(ended_at__isnull=True).update(
-        ended_at=now, end_reason=SessionEndReason.TERMINAL_DISABLED)
+    _credentials_forget(_active_key_ids(terminal))
+    open_sessions = terminal.sessions.filter(ended_at__isnull=True)
+    _sessions_forget(list(open_sessions.values_list("token_sha256", flat=True)))
+    open_sessions.update(ended_at=now, end_reason=SessionEndReason.TERMINAL_DISABLED)
     TerminalEvent.objects.create(terminal=terminal, actor=actor, kind=TerminalEventKind.DISABLED,
                                  details={"reason": reason})
     return terminal
@@ -135,6 +173,7 @@ def terminal_enable(*, terminal: Terminal, actor: Any) -> Terminal:
     terminal.state = TerminalState.ACTIVE
     terminal.disabled_at = None
     terminal.save(update_fields=["state", "disabled_at"])
+    _credentials_forget(_active_key_ids(terminal))
     TerminalEvent.objects.create(terminal=terminal, actor=actor, kind=TerminalEventKind.ENABLED)
     return terminal
 
@@ -156,10 +195,11 @@ def terminal_heartbeat(*, terminal: Terminal, software_version: str = "",
         printer_status=printer_status, paper_level=paper_level,
         card_reader_status=card_reader_status, payment_terminal_status=payment_terminal_status,
         details=details or {})
+    # An empty version keeps the one reported before.
     Terminal.objects.filter(pk=terminal.pk).update(
-        last_heartbeat_at=now, software_version=software_version or terminal.software_version,
-        printer_status=printer_status, paper_level=paper_level,
-        card_reader_status=card_reader_status, payment_terminal_status=payment_terminal_status)
+        last_heartbeat_at=now, printer_status=printer_status, paper_level=paper_level,
+        card_reader_status=card_reader_status, payment_terminal_status=payment_terminal_status,
+        **({"software_version": software_version} if software_version else {}))
     return beat
 
 
@@ -264,14 +304,38 @@ def _session_open_with_eid(*, terminal: Terminal, nonce: str, signature: str,
                            fingerprint=identity.certificate_fingerprint)
 
 
+# Open sessions are kept in the shared cache by token digest (with their citizen), so a call
+# in a session costs one cache read instead of a query. session_end and terminal_disable
+# delete the entry; the idle clock is written to the row and the entry together.
+SESSION_CACHE_SECONDS = 60
+
+
+def session_cache_key(digest: str) -> str:
+    return f"kiosk:session:{digest}"
+
+
+def _sessions_forget(digests: list[str]) -> None:
+    """Drop cached sessions now and again at commit (see _credentials_forget)."""
+    keys = [session_cache_key(d) for d in digests]
+    if keys:
+        transaction.on_commit(lambda: shared_cache.delete_many(keys))
+        shared_cache.delete_many(keys)
+
+
 def session_resume(*, terminal: Terminal, token: str) -> KioskSession:
     """The open session this token names on this terminal; refreshes its idle clock."""
     if not token:
         raise errors.SessionRequired()
-    session = (KioskSession.objects.select_related("user", "user__person")
-               .filter(token_sha256=sha256_hex(token)).first())
+    digest = sha256_hex(token)
+    cache_key = session_cache_key(digest)
+    session = shared_cache.get(cache_key)
     if session is None:
-        raise errors.SessionError()
+        session = (KioskSession.objects.select_related("user", "user__person")
+                   .filter(token_sha256=digest).first())
+        if session is None:
+            raise errors.SessionError()
+        if session.ended_at is None:
+            shared_cache.set(cache_key, session, SESSION_CACHE_SECONDS)
     if session.terminal_id != terminal.pk:
         raise errors.SessionWrongTerminal()
     if session.ended_at is not None:
@@ -287,6 +351,7 @@ def session_resume(*, terminal: Terminal, token: str) -> KioskSession:
     if now - session.last_activity_at >= ACTIVITY_GRANULARITY:
         KioskSession.objects.filter(pk=session.pk).update(last_activity_at=now)
         session.last_activity_at = now
+        shared_cache.set(cache_key, session, SESSION_CACHE_SECONDS)
     return session
 
 
@@ -296,6 +361,7 @@ def session_end(*, session: KioskSession,
     now = timezone.now()
     ended = KioskSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
         ended_at=now, end_reason=reason)
+    _sessions_forget([session.token_sha256])
     if ended:
         session.ended_at, session.end_reason = now, reason
         TerminalEvent.objects.create(terminal_id=session.terminal_id,
@@ -321,7 +387,7 @@ def request_submit(*, session: KioskSession, procedure_code: str, data: Any,
     terminal gets the same checks and the same errors as the portal."""
     from crm import services as crm_services
 
-    procedure = Procedure.objects.offered_on(Channel.KIOSK).filter(code=procedure_code).first()
+    procedure = selectors.procedure_for_request(procedure_code)
     if procedure is None:
         raise errors.ProcedureNotOffered()
     files = [(a.code, SimpleUploadedFile(a.filename, a.content)) for a in attachments]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -20,9 +20,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
-from kiosk_api import eid, selectors, services
+from kiosk_api import eid, selectors, services, shared_cache
 from kiosk_api.api import serializers as s
-from kiosk_api.authentication import TerminalAuthentication
+from kiosk_api.authentication import (
+    TerminalAuthentication,
+    TerminalCredentialsInvalid,
+    terminal_credentials,
+)
 from kiosk_api.errors import AttachmentUnreadable, ProcedureNotOffered
 from kiosk_api.models import KioskSession, Terminal
 from kiosk_api.throttling import SessionOpenRateThrottle, TerminalRateThrottle
@@ -74,13 +78,33 @@ class TerminalAPIView(APIView):
     renderer_classes = [JSONRenderer]
     session_required = False
 
+    # Views that read the catalogue (its version key joins the prefetch).
+    reads_catalogue = False
+
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         # Django's LocaleMiddleware turns a 404 into a redirect to /fr/<path> whenever that
         # path resolves, and the Wagtail catch-all under the language prefixes resolves every
         # path: an API "not found" would become a 302 to an HTML page. Marking the request
         # with the API's own URL map (no language prefixes) keeps our 404s as 404s.
         request.urlconf = API_URLCONF
-        return super().dispatch(request, *args, **kwargs)
+        with shared_cache.prefetch(self.shared_cache_keys(request)):
+            return super().dispatch(request, *args, **kwargs)
+
+    def shared_cache_keys(self, request: Any) -> list[str]:
+        """The cache entries this call will read (see kiosk_api.shared_cache)."""
+        keys = []
+        try:
+            credentials = terminal_credentials(request)
+        except TerminalCredentialsInvalid:
+            credentials = None  # refused by the authentication, with its code
+        if credentials:
+            keys.append(services.credential_cache_key(credentials[0]))
+        token = request.headers.get(SESSION_HEADER, "")
+        if token:
+            keys.append(services.session_cache_key(services.sha256_hex(token)))
+        if self.reads_catalogue:
+            keys.append(selectors.CATALOGUE_VERSION_KEY)
+        return keys
 
     @property
     def terminal(self) -> Terminal:
@@ -230,11 +254,16 @@ class CurrentSessionView(SessionAPIView):
 
 
 class ProcedureListView(TerminalAPIView):
+    reads_catalogue = True
+
     @extend_schema(operation_id="procedures_list", tags=["procedures"],
                    parameters=[LANG_PARAMETER],
                    responses={200: s.ProcedureOut(many=True), **ERRORS})
-    def get(self, request: Request) -> Response:
-        return Response(selectors.procedures_list_view())
+    def get(self, request: Request) -> HttpResponse:
+        # The rendered list comes from a cache (selectors.procedures_list_rendered): the
+        # same bytes for every terminal speaking this language until the catalogue changes.
+        body = selectors.procedures_list_rendered(JSONRenderer().render)
+        return HttpResponse(body, content_type="application/json")
 
 
 class ProcedureDetailView(TerminalAPIView):
@@ -264,6 +293,8 @@ class CasePagination(CursorPagination):
 
 
 class RequestCreateView(SessionAPIView):
+    reads_catalogue = True
+
     @extend_schema(operation_id="requests_create", tags=["requests"],
                    parameters=[SESSION_PARAMETER], request=s.RequestIn,
                    responses={201: s.CaseOut, **ERRORS})
