@@ -3,10 +3,10 @@
 Input is a plain `RenderInput` (built from the case and the register by signing.services), so
 rendering never touches the database and the benchmark can time it alone.
 
-PDF/A-minded choices: every font is an embedded TrueType font (Bitstream Vera, shipped with
-reportlab, covers the French, Dutch and German alphabets), colours are RGB (sRGB values), the
-document carries title/author/subject/keywords/language metadata, no transparency, no
-JavaScript, no external references. Texts are English msgids translated through the signing
+PDF/A-2b: every font is an embedded TrueType font (DejaVu Sans, or the Bitstream Vera that
+reportlab ships), text the fonts cannot draw is reduced to letters they can (`printable`),
+colours are RGB under an sRGB output intent, and XMP metadata matches the Info dictionary
+(signing.pdfa). No transparency, no JavaScript, no external references. Texts are English msgids translated through the signing
 catalogue, rendered under `translation.override(language)`, so each template exists in
 fr/nl/en/de.
 """
@@ -14,6 +14,8 @@ fr/nl/en/de.
 from __future__ import annotations
 
 import io
+import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,25 +38,62 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from signing import pdfa
 from signing.constants import DocumentTemplate
 
 FONT = "GuichetSans"
 FONT_BOLD = "GuichetSans-Bold"
 CITY_BLUE = colors.Color(0 / 255, 61 / 255, 125 / 255)  # sRGB
 GREY = colors.Color(0.35, 0.35, 0.35)
-_fonts_registered = False
+
+# DejaVu Sans (a Vera derivative covering every Latin alphabet of the register's names:
+# Polish, Romanian, Czech, Hungarian...) when the system has it (Debian's fonts-dejavu-core),
+# else the Bitstream Vera that reportlab ships, which lacks a few of those letters.
+_FONT_FILES = (
+    (Path("/usr/share/fonts/truetype/dejavu"), "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    (Path(reportlab.__file__).parent / "fonts", "Vera.ttf", "VeraBd.ttf"),
+)
+_font_lock = threading.Lock()
+_font_chars: frozenset[int] = frozenset()
 
 
 def _register_fonts() -> None:
-    global _fonts_registered
-    if _fonts_registered:
+    """Register the two embedded TrueType fonts, once per process."""
+    global _font_chars
+    if _font_chars:
         return
-    folder = Path(reportlab.__file__).parent / "fonts"
-    pdfmetrics.registerFont(TTFont(FONT, str(folder / "Vera.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "VeraBd.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT,
-                                  boldItalic=FONT_BOLD)
-    _fonts_registered = True
+    with _font_lock:
+        if _font_chars:
+            return
+        folder, regular, bold = next(
+            (f for f in _FONT_FILES if (f[0] / f[1]).exists() and (f[0] / f[2]).exists()),
+            _FONT_FILES[-1])
+        fonts = [TTFont(FONT, str(folder / regular)), TTFont(FONT_BOLD, str(folder / bold))]
+        for font in fonts:
+            pdfmetrics.registerFont(font)
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT,
+                                      boldItalic=FONT_BOLD)
+        _font_chars = frozenset(fonts[0].face.charToGlyph) & frozenset(
+            fonts[1].face.charToGlyph)
+
+
+def printable(text: str) -> str:
+    """`text` with every character the fonts lack replaced by its base letter (or "?").
+
+    A character without a glyph would be drawn as .notdef: an empty box on paper, and a
+    PDF/A violation (ISO 19005-2, 6.2.11.8). Whitespace is left to reportlab."""
+    _register_fonts()
+    if all(ord(ch) in _font_chars or ch.isspace() for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ord(ch) in _font_chars or ch.isspace():
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch)
+                       if ord(c) in _font_chars and not unicodedata.combining(c))
+        out.append(base or "?")
+    return "".join(out)
 
 
 # --- input -----------------------------------------------------------------------------
@@ -129,7 +168,7 @@ def _d(value: date | datetime | None) -> str:
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text)), style)
+    return Paragraph(escape(printable(str(text))), style)
 
 
 def _facts_table(rows: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle]) -> Table:
@@ -361,6 +400,9 @@ class _Frame:
         self.ref_line = _("Reference: %(ref)s · Issued on %(date)s") % {
             "ref": inp.case_reference, "date": _d(inp.issued_at)}
         self.page_label = _("Page %(n)s")
+        for name in ("city", "department", "code_line", "verify_line", "sealed_line",
+                     "ref_line", "page_label"):
+            setattr(self, name, printable(getattr(self, name)))
         # The QR code drawn as vector rectangles from the `qrcode` library's matrix
         # (reportlab's graphics renderer would reference a non-embedded Helvetica).
         code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
@@ -445,7 +487,7 @@ def render_document(inp: RenderInput) -> bytes:
             topMargin=32 * mm, bottomMargin=42 * mm,
             title=f"{inp.procedure_name} - {inp.case_reference}",
             author=frame.city, subject=frame.code_line,
-            creator="Guichet", producer="Guichet (reportlab)",
+            creator="Guichet", producer=pdfa.PRODUCER,
             keywords=[inp.verification_code, inp.case_reference, inp.procedure_code],
             lang=inp.language, invariant=False, initialFontName=FONT, initialFontSize=10,
         )
@@ -455,5 +497,6 @@ def render_document(inp: RenderInput) -> bytes:
                   _p(_("Brussels, %(date)s") % {"date": _d(inp.issued_at)}, st["body"]),
                   _p(_("For the Mayor and Aldermen, the electronic seal of the City of "
                        "Brussels."), st["small"])]
-        doc.build(story, onFirstPage=frame, onLaterPages=frame)
+        doc.build(story, onFirstPage=frame, onLaterPages=frame,
+                  canvasmaker=pdfa.canvas_maker(created=inp.issued_at, language=inp.language))
     return buffer.getvalue()
