@@ -1,8 +1,9 @@
 """Schemathesis fuzzes the terminal API against its own OpenAPI schema, in process (WSGI):
 no 5xx, every response (status, content type, body) as the schema documents it.
 
-Bounded: EXAMPLES_PER_OPERATION x the ~17 operations stays under 2,000 requests; Hypothesis'
-deadline is off (the first call of a worker warms caches). Half the examples carry a real
+Bounded: about TOTAL_CASES requests in all (the issue asks for a bounded number such as
+2,000), shared evenly between the operations; Hypothesis' deadline is off (the first call of
+a worker warms caches). Half the examples carry a real
 citizen session so the fuzzer reaches past the session check into the views.
 """
 
@@ -15,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-EXAMPLES_PER_OPERATION = 80
+TOTAL_CASES = 2000
 
 
 @pytest.fixture
@@ -54,11 +55,12 @@ def kiosk_schema(fuzz_terminal):
 def test_terminal_api_never_fails_and_matches_its_schema(kiosk_schema, fuzz_terminal):
     operations = [result.ok() for result in kiosk_schema.get_all_operations()]
     assert len(operations) >= 15
-    assert EXAMPLES_PER_OPERATION * len(operations) <= 2000
+    examples_per_operation = TOTAL_CASES // len(operations)
 
+    calls: list[str] = []
     for operation in operations:
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None,
+        @hypothesis_settings(max_examples=examples_per_operation, deadline=None,
                              derandomize=True, database=None,
                              suppress_health_check=list(HealthCheck))
         def fuzz(case):
@@ -70,5 +72,9 @@ def test_terminal_api_never_fails_and_matches_its_schema(kiosk_schema, fuzz_term
             # procedure's own form) with a documented 400. Everything else is checked.
             case.call_and_validate(headers=headers,
                                    excluded_checks=[schemathesis.checks.positive_data_acceptance])
+            calls.append(case.operation.label)
 
         fuzz()
+    # Hypothesis stops early when an operation has fewer distinct inputs than asked (a GET
+    # without parameters); the rest must still reach most of the budget.
+    assert len(calls) >= TOTAL_CASES * 0.6, len(calls)
