@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,9 +52,10 @@ from crm.models import (
     CaseMessage,
     CaseNote,
     CaseReferenceCounter,
+    OutboxMessage,
     Queue,
 )
-from crm.outbox import outbox_write_many
+from crm.outbox import outbox_write_many, publish_on_commit
 from crm.workflow import FINAL_STATES, CaseState, Role, allowed_roles
 from identity.constants import AssuranceLevel
 from identity.models import Person, User
@@ -569,11 +571,6 @@ SELECT id, reference, queue_id FROM c
 def _case_insert(*, procedure: Procedure, requester: User | None, person: Person,
                  channel: str, data: dict, language: str,
                  acting_agent: User | None) -> Case:
-    import json
-
-    from crm.models import OutboxMessage
-    from crm.outbox import publish_on_commit
-
     if procedure.department not in _departments_with_queue:
         queue_for(procedure)
         _departments_with_queue.add(procedure.department)

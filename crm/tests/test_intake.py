@@ -277,3 +277,49 @@ def test_a_rolled_back_first_request_of_the_year_does_not_break_the_next(submit,
         submit()
         raise RuntimeError("rolled back")
     assert re.fullmatch(r"BXL-\d{4}-\d{6}", submit().reference)
+
+
+def test_the_case_returned_is_the_case_written(submit, procedure):
+    procedure.one_open_case_per_person = False  # PostgreSQL: one statement, no transaction
+    procedure.save()
+    case = submit()
+    stored = Case.objects.get(pk=case.pk)
+    for name in ("reference", "procedure_id", "requester_id", "person_id", "channel",
+                 "language", "data", "state", "queue_id", "fee_cents", "sla_due_at",
+                 "created_at", "created_by_id"):
+        assert getattr(case, name) == getattr(stored, name), name
+    keys = set(OutboxMessage.objects.values_list("dedup_key", flat=True))
+    assert keys == {f"case.notify:{case.pk}:submitted:created",
+                    f"search.index:{case.pk}:created"}
+    assert OutboxMessage.objects.get(topic=Topic.CASE_NOTIFY).payload == {
+        "case_id": case.pk, "kind": "submitted"}
+
+
+def test_a_department_whose_queues_went_away_gets_one_again(submit, procedure):
+    first = submit(procedure=f.ProcedureFactory(department=Department.DEMOGRAPHY,
+                                                one_open_case_per_person=False))
+    assert first.queue.department == Department.DEMOGRAPHY
+    Case.objects.filter(pk=first.pk).delete()
+    first.queue.delete()  # the intake still believes the department has a queue
+    case = submit(procedure=f.ProcedureFactory(department=Department.DEMOGRAPHY,
+                                               one_open_case_per_person=False))
+    case.refresh_from_db()
+    assert case.queue is not None and case.queue.department == Department.DEMOGRAPHY
+
+
+def test_references_past_a_million_keep_every_digit(submit, procedure):
+    from django.db import connection
+    from django.utils import timezone
+
+    from crm.models import CaseReferenceCounter
+
+    procedure.one_open_case_per_person = False
+    procedure.save()
+    year = timezone.localtime().year
+    submit()  # makes the year's counter
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(%s, 999999)", [f"crm_case_ref_{year}"])
+    else:
+        CaseReferenceCounter.objects.filter(year=year).update(last=999999)
+    assert submit().reference == f"BXL-{year}-1000000"
