@@ -280,11 +280,6 @@ class ProcedureDetailView(TerminalAPIView):
 # --- requests and cases -------------------------------------------------------------------
 
 
-def case_payload(case: Any) -> dict[str, Any]:
-    case.payment_due = case.state == "awaiting_payment"
-    return s.CaseOut(case).data
-
-
 class CasePagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 20
@@ -306,7 +301,7 @@ class RequestCreateView(SessionAPIView):
                 code=a["code"], filename=a["filename"],
                 content=eid.decode_base64(a["content"], error=AttachmentUnreadable))
                 for a in data["attachments"]])
-        return Response(case_payload(case), status=status.HTTP_201_CREATED)
+        return Response(s.case_out(case), status=status.HTTP_201_CREATED)
 
 
 class CaseListView(SessionAPIView):
@@ -316,14 +311,14 @@ class CaseListView(SessionAPIView):
         paginator = CasePagination()
         page = paginator.paginate_queryset(
             selectors.cases_of_session(self.citizen_session), request, view=self)
-        return paginator.get_paginated_response([case_payload(c) for c in page])
+        return paginator.get_paginated_response([s.case_out(c) for c in page])
 
 
 class CaseDetailView(SessionAPIView):
     @extend_schema(operation_id="cases_get", tags=["cases"], parameters=[SESSION_PARAMETER],
                    responses={200: s.CaseOut, **ERRORS})
     def get(self, request: Request, reference: str) -> Response:
-        return Response(case_payload(services.citizen_case(session=self.citizen_session,
+        return Response(s.case_out(services.citizen_case(session=self.citizen_session,
                                                            reference=reference)))
 
 

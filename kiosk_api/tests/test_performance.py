@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from kiosk_api import services
 from kiosk_api.models import KioskRequest
@@ -96,3 +97,17 @@ def test_a_saved_procedure_shows_in_the_cached_list_and_submit(kiosk, warm,
     listing = kiosk.call("get", "procedures/?lang=fr").json()
     assert listing[0]["fee_cents"] == 300
     assert submit(kiosk, warm, "new fee")["fee_cents"] == 300
+
+
+def test_the_fast_case_answer_is_the_documented_one(kiosk, warm):
+    """api.serializers.case_out skips DRF's serializer machinery; CaseOut stays the contract."""
+    from crm.models import Case
+    from kiosk_api.api.serializers import CaseOut, case_out
+
+    for state in ("awaiting_payment", "in_progress"):
+        case = Case.objects.select_related("procedure").get(
+            reference=submit(kiosk, warm, state)["reference"])
+        case.state = state
+        case.payment_due = state == "awaiting_payment"
+        with translation.override("de"):
+            assert case_out(case) == dict(CaseOut(case).data)
