@@ -85,6 +85,24 @@ def test_the_citizens_answer_moves_the_deadline_and_the_timeline_says_so(
 
 
 @pytest.mark.django_db
+def test_the_back_office_timeline_shows_the_moved_deadline(waiting_case, clock, citizen,
+                                                           queue, monkeypatch):
+    from django.utils.html import escape
+
+    from crm.tests.uihelpers import make_staff, staff_client
+
+    clock(at(17, 9))
+    services.case_citizen_reply(case=waiting_case, citizen=citizen, body="Here it is")
+    monkeypatch.undo()  # the page itself at the real time
+    moved = waiting_case.events.get(kind=EventKind.SLA_EXTENDED)
+    colleague = make_staff("colleague", "Case agent")
+    queue.members.add(colleague)
+    body = staff_client(colleague).get(f"/admin/crm/cases/{waiting_case.reference}/")
+    assert body.status_code == 200
+    assert escape(moved.note) in body.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_paused_case_is_never_flagged_and_is_judged_on_its_moved_deadline(
         waiting_case, clock, citizen):
     case = waiting_case
