@@ -15,25 +15,30 @@ import asyncio
 import hashlib
 import io
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import pem, x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
+    EmbeddedPdfSignature,
+    PdfSignatureStatus,
     SignatureCoverageLevel,
-    validate_pdf_signature,
+    async_validate_pdf_signature,
 )
 from pyhanko_certvalidator import ValidationContext
+
+T = TypeVar("T")
 
 # Hex-encoded CMS in /Contents: reserve twice the DER size we expect, with room to spare.
 BYTES_RESERVED_BASIC = 8 * 1024 * 2
@@ -42,17 +47,50 @@ BYTES_RESERVED_TIMESTAMPED = 16 * 1024 * 2
 SEAL_FIELD_NAME = "CitySeal"
 
 
-def _outside_event_loop(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a pyHanko synchronous API (they use asyncio.run) even from a thread that runs an
-    event loop (async views, a browser test driver): then it runs in a helper thread."""
+def _outside_event_loop(function: Callable[[], T]) -> T:
+    """Call `function` in a thread that runs no event loop: this one, or a helper thread
+    when this one runs a loop (an async view; Playwright's sync API in the browser tests
+    leaves its loop set as running in the test thread)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return function(*args, **kwargs)
+        return function()
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
+        return pool.submit(function).result()
+
+
+def run_async(factory: Callable[[], Awaitable[T]], *,
+              runner: asyncio.Runner | None = None) -> T:
+    """Run one of pyHanko's coroutines to completion from synchronous code.
+
+    pyHanko's synchronous wrappers (`PdfSigner.sign_pdf`, `validate_pdf_signature`) build
+    their coroutine first and then call `asyncio.run`, which refuses to start in a thread
+    with a running event loop: the coroutine is then dropped unawaited ("coroutine
+    'PdfSigner.async_sign_pdf' was never awaited") and the call fails. Here `factory`
+    builds the coroutine only once the loop that awaits it is running, in a thread where
+    that is possible. `runner` keeps one loop for many calls (a loaded seal key's
+    signatures); without it each call has its own loop.
+    """
+    async def main() -> T:
+        return await factory()
+
+    def run() -> T:
+        return runner.run(main()) if runner is not None else asyncio.run(main())
+
+    return _outside_event_loop(run)
+
+
+async def _released(operation: Awaitable[T], *contexts: ValidationContext | None) -> T:
+    """Await `operation`, then close the network sessions the validation contexts opened for
+    themselves (what pyHanko's synchronous wrappers do, inside the same loop)."""
+    try:
+        return await operation
+    finally:
+        for context in contexts:
+            if context is not None:
+                await context.aclose()
 
 
 class SealError(Exception):
@@ -112,30 +150,39 @@ class SealOptions:
     timeout_seconds: int = 10
 
 
-def _cache_signing_certificate_attribute() -> None:
-    """The signing-certificate-v2 attribute is the same for every document sealed with a
-    certificate, but pyHanko rebuilds it from Python values each time, and asn1crypto then
-    re-serialises the issuer name field by field: a third of the seal's CPU time. Keep it,
-    parsed from its DER form (parsed values serialise by copying bytes)."""
-    from asn1crypto import tsp
-    from pyhanko.sign import attributes
-    from pyhanko.sign.general import as_signing_certificate_v2
+class _SealSignedAttributes(SignedAttributeProviderSpec):
+    """The signed CMS attributes of a PAdES seal, through pyHanko's provider interface
+    (`Signer.signed_attr_prov_spec`).
 
-    if getattr(attributes.SigningCertificateV2Provider, "_guichet_cached", False):
-        return
-    cache: dict[bytes, bytes] = {}
+    PAdES puts the signing time in the signature dictionary and we ask for no CAdES
+    extras, so the only attribute besides the content type and message digest (which
+    pyHanko always adds) is signing-certificate-v2, the same for every document sealed with
+    a certificate. pyHanko's default rebuilds it from Python values each time, and
+    asn1crypto then re-serialises the issuer name field by field: a third of the seal's CPU
+    time. This builds it once, and hands out copies parsed from its DER form (parsed values
+    serialise by copying bytes).
+    """
 
-    async def build_attr_value(self, dry_run=False):
-        key = self.signing_cert.sha256
-        if key not in cache:
-            cache[key] = as_signing_certificate_v2(self.signing_cert).dump()
-        return tsp.SigningCertificateV2.load(cache[key])
+    def __init__(self, signing_cert: x509.Certificate) -> None:
+        from pyhanko.sign.general import as_signing_certificate_v2
 
-    attributes.SigningCertificateV2Provider.build_attr_value = build_attr_value
-    attributes.SigningCertificateV2Provider._guichet_cached = True
+        self._der = as_signing_certificate_v2(signing_cert).dump()
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str
+                              ) -> Iterable[CMSAttributeProvider]:
+        yield _SigningCertificateV2(self._der)
 
 
-_cache_signing_certificate_attribute()
+class _SigningCertificateV2(CMSAttributeProvider):
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, der: bytes) -> None:
+        self._der = der
+
+    async def build_attr_value(self, dry_run: bool = False) -> Any:
+        from asn1crypto import tsp
+
+        return tsp.SigningCertificateV2.load(self._der)
 
 
 class _KeptKeySigner(signers.SimpleSigner):
@@ -172,9 +219,13 @@ class Sealer:
     because a PKCS#11 session must not be used concurrently."""
 
     def __init__(self, signer: Any, *, pkcs11_session: Any = None) -> None:
+        signer.signed_attr_prov_spec = _SealSignedAttributes(signer.signing_cert)
         self._signer = signer
         self._session = pkcs11_session
         self._lock = threading.Lock()
+        # One event loop for all of this key's signatures (a loop per call costs more than
+        # the PDF bookkeeping of a seal); used by one thread at a time, under the lock.
+        self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         self.certificate = signer.signing_cert
         self.info = certificate_info(signer.signing_cert)
 
@@ -183,15 +234,15 @@ class Sealer:
     def from_pkcs12(cls, *, data: bytes, passphrase: bytes | None,
                     extra_certs: Sequence[x509.Certificate] = ()) -> Sealer:
         try:
-            signer = _KeptKeySigner.load_pkcs12_data(
+            loaded = signers.SimpleSigner.load_pkcs12_data(
                 data, other_certs=list(extra_certs), passphrase=passphrase)
         except Exception as exc:  # pyHanko wraps several parser errors differently
             raise SealError(f"cannot load the PKCS#12 seal key: {exc}") from exc
-        if signer is None:
+        if loaded is None:
             raise SealError("cannot load the PKCS#12 seal key (wrong passphrase?)")
-        # load_pkcs12_data always builds a plain SimpleSigner; give it the kept key.
-        signer.__class__ = _KeptKeySigner
-        return cls(signer)
+        return cls(_KeptKeySigner(signing_cert=loaded.signing_cert,
+                                  signing_key=loaded.signing_key,
+                                  cert_registry=loaded.cert_registry))
 
     @classmethod
     def from_pkcs11(cls, *, module: str, token_label: str, pin: str, key_label: str,
@@ -212,6 +263,12 @@ class Sealer:
         except Exception as exc:
             raise SealError(f"cannot open the PKCS#11 seal key: {exc}") from exc
         return cls(signer, pkcs11_session=session)
+
+    def __enter__(self) -> Sealer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # Operations ---------------------------------------------------------------------
     def seal(self, pdf: bytes, *, options: SealOptions) -> bytes:
@@ -239,12 +296,16 @@ class Sealer:
                 if ltv else None),
         )
         reserved = BYTES_RESERVED_TIMESTAMPED if timestamper else BYTES_RESERVED_BASIC
-        try:
+
+        async def sign() -> io.BytesIO:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
             pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=timestamper)
+            return await _released(pdf_signer.async_sign_pdf(writer, bytes_reserved=reserved),
+                                   meta.validation_context)
+
+        try:
             with self._lock:
-                out = _outside_event_loop(pdf_signer.sign_pdf, writer,
-                                          bytes_reserved=reserved)
+                out = run_async(sign, runner=self._runner)
         except (SigningError, PdfError, OSError, ValueError) as exc:
             raise SealError(str(exc)) from exc
         except Exception as exc:  # network errors from the TSA / OCSP fetchers
@@ -254,10 +315,14 @@ class Sealer:
     def raw_sign(self, data: bytes) -> bytes:
         """One raw signature with the loaded key (the benchmark's floor)."""
         with self._lock:
-            return _outside_event_loop(
-                asyncio.run, self._signer.async_sign_raw(data, "sha256"))
+            return run_async(lambda: self._signer.async_sign_raw(data, "sha256"),
+                             runner=self._runner)
 
     def close(self) -> None:
+        """Close the key's event loop and PKCS#11 session (a process's loaded key lives
+        until the process ends; a key opened for one job is closed after it)."""
+        with self._lock:
+            _outside_event_loop(self._runner.close)
         if self._session is not None:
             try:
                 self._session.close()
@@ -338,8 +403,7 @@ def inspect_pdf(data: bytes, *, trust_roots: Sequence[x509.Certificate],
     except Exception:
         context, revinfo = ValidationContext(**context_kwargs), False
     try:
-        status = _outside_event_loop(validate_pdf_signature, embedded,
-                                     signer_validation_context=context)
+        status = validate_signature(embedded, context)
     except Exception as exc:
         # A signature dictionary whose contents cannot even be parsed.
         return SealCheck(outcome=SealOutcome.ALTERED, signature_count=len(signatures),
@@ -382,6 +446,13 @@ def inspect_pdf(data: bytes, *, trust_roots: Sequence[x509.Certificate],
     )
 
 
+def validate_signature(embedded: EmbeddedPdfSignature, context: ValidationContext
+                       ) -> PdfSignatureStatus:
+    """pyHanko's validation of one embedded signature (integrity, chain, diff analysis)."""
+    return run_async(lambda: _released(async_validate_pdf_signature(
+        embedded, signer_validation_context=context), context))
+
+
 def validate_ltv(data: bytes, *, trust_roots: Sequence[x509.Certificate]) -> SealCheck:
     """Validation with no network at all: passes only when the document carries everything
     a verifier needs years later (B-LT: timestamp + embedded revocation data)."""
@@ -407,7 +478,7 @@ class RemoteSignatureRequest:
 def remote_sign(pdf: bytes, *, request: RemoteSignatureRequest) -> tuple[bytes, CertificateInfo]:
     """Sign `pdf` with a credential held by a CSC (Cloud Signature Consortium API v1)
     service; returns the signed PDF and the signer's certificate."""
-    return _outside_event_loop(asyncio.run, _remote_sign(pdf, request))
+    return run_async(lambda: _remote_sign(pdf, request))
 
 
 async def _remote_sign(pdf: bytes, req: RemoteSignatureRequest) -> tuple[bytes, CertificateInfo]:

@@ -30,16 +30,15 @@ def test_the_parent_signs_through_the_csc_service_and_the_seal_stays_valid(
     assert "Alice Dupont" in record.certificate_subject
     signed = record.file.read()
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     reader = PdfFileReader(io.BytesIO(signed))
     seal, parent = reader.embedded_signatures
     context = ValidationContext(trust_roots=[pki.cert("root")], allow_fetching=False)
-    parent_status = pdf_seal._outside_event_loop(validate_pdf_signature, parent, context)
+    parent_status = pdf_seal.validate_signature(parent, context)
     assert parent_status.intact and parent_status.valid and parent_status.trusted
     assert parent_status.signing_cert.subject.native["common_name"] == "Alice Dupont (test)"
-    seal_status = pdf_seal._outside_event_loop(validate_pdf_signature, seal, context)
+    seal_status = pdf_seal.validate_signature(seal, context)
     assert seal_status.intact and seal_status.valid  # the city's seal is untouched
     # The verification page recognises the signed copy as our document, signed afterwards.
     report = services.document_verify(pdf_bytes=signed)

@@ -29,16 +29,14 @@ def _pdf() -> bytes:
 
 
 def _pyhanko_status(pdf: bytes, root, **context):
-    """Straight pyHanko, independent of our wrapper."""
+    """pyHanko's validator, without our reading of its answer (inspect_pdf)."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     reader = PdfFileReader(io.BytesIO(pdf))
     (sig,) = reader.embedded_signatures
     # Through the helper: a browser test may have left an event loop running in this thread.
-    return pdf_seal._outside_event_loop(
-        validate_pdf_signature, sig, ValidationContext(trust_roots=[root], **context))
+    return pdf_seal.validate_signature(sig, ValidationContext(trust_roots=[root], **context))
 
 
 def test_a_pkcs12_seal_is_pades_and_validates_against_the_test_root(seal_pkcs12):
@@ -96,10 +94,10 @@ def test_content_appended_after_sealing_is_reported(seal_pkcs12):
 
 
 def test_a_pdf_sealed_by_someone_else_is_not_trusted(seal_pkcs12, pki):
-    stranger = pdf_seal.Sealer.from_pkcs12(
-        data=Path(pki.write_pkcs12("signer", arch="stranger")).read_bytes(),
-        passphrase=PKCS12_PASSPHRASE.encode())
-    sealed = stranger.seal(_pdf(), options=OPTIONS)
+    with pdf_seal.Sealer.from_pkcs12(
+            data=Path(pki.write_pkcs12("signer", arch="stranger")).read_bytes(),
+            passphrase=PKCS12_PASSPHRASE.encode()) as stranger:
+        sealed = stranger.seal(_pdf(), options=OPTIONS)
     check = pdf_seal.inspect_pdf(sealed, trust_roots=[pki.cert("root")])
     assert check.intact and not check.trusted
     assert check.outcome == pdf_seal.SealOutcome.UNTRUSTED
@@ -123,23 +121,20 @@ def test_with_tsa_and_ocsp_the_seal_is_b_lt_and_validates_offline(seal_ltv):
     assert check.revocation_info_embedded
     # And pyHanko's validator agrees with revocation checking *required* (hard-fail) and
     # no network: only the embedded OCSP/CRL data can satisfy it.
-    from pyhanko.sign.validation import validate_pdf_signature
-
     reader = PdfFileReader(io.BytesIO(sealed))
     context = dss.as_validation_context({"trust_roots": [seal_ltv.cert("root")],
                                          "allow_fetching": False,
                                          "revocation_mode": "hard-fail"})
-    status = pdf_seal._outside_event_loop(validate_pdf_signature,
-                                          reader.embedded_signatures[0], context)
+    status = pdf_seal.validate_signature(reader.embedded_signatures[0], context)
     assert status.intact and status.valid and status.trusted
 
 
 @pytest.mark.slow
 def test_a_seal_made_with_a_revoked_certificate_is_reported_revoked(pki_services, pki):
-    revoked = pdf_seal.Sealer.from_pkcs12(
-        data=pki.arch().package_pkcs12("seal-revoked", key_label="seal",
-                                       password=b"x"), passphrase=b"x")
-    sealed = revoked.seal(_pdf(), options=OPTIONS)
+    with pdf_seal.Sealer.from_pkcs12(
+            data=pki.arch().package_pkcs12("seal-revoked", key_label="seal",
+                                           password=b"x"), passphrase=b"x") as revoked:
+        sealed = revoked.seal(_pdf(), options=OPTIONS)
     check = pdf_seal.inspect_pdf(sealed, trust_roots=[pki.cert("root")], allow_fetching=True)
     assert check.outcome == pdf_seal.SealOutcome.REVOKED_CERTIFICATE
 
@@ -170,3 +165,57 @@ def test_check_config_reports_a_missing_key(settings):
     assert "signing.E002" in ids
     settings.SIGNING_SEAL_BACKEND = "nope"
     assert {m.id for m in backends.check_config()} == {"signing.E001"}
+
+
+def test_sealing_and_checking_inside_a_running_event_loop_awaits_every_coroutine(seal_pkcs12):
+    """pyHanko's synchronous wrappers drop their coroutine unawaited ("coroutine
+    'PdfSigner.async_sign_pdf' was never awaited") when the calling thread runs an event
+    loop, as an async view or Playwright's sync API does; ours must not."""
+    import asyncio
+    import gc
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    sealer = backends.get_sealer()
+    pdf = _pdf()
+
+    async def in_a_loop():
+        sealed = sealer.seal(pdf, options=OPTIONS)
+        return sealed, sealer.raw_sign(b"data"), pdf_seal.inspect_pdf(
+            sealed, trust_roots=[seal_pkcs12.cert("root")])
+
+    # In a thread of its own: after a browser test, this one already looks like it runs
+    # Playwright's loop, and asyncio.run would refuse to start here.
+    with warnings.catch_warnings(record=True) as caught, ThreadPoolExecutor(1) as pool:
+        warnings.simplefilter("always")
+        sealed, raw, check = pool.submit(asyncio.run, in_a_loop()).result()
+        gc.collect()
+    assert check.outcome == pdf_seal.SealOutcome.VALID
+    assert len(raw) == 256  # RSA-2048
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    # And the same key, outside any loop, keeps working with its own loop.
+    assert pdf_seal.inspect_pdf(sealer.seal(pdf, options=OPTIONS),
+                                trust_roots=[seal_pkcs12.cert("root")]).ok
+
+
+def test_the_seal_signs_the_attributes_pyhanko_would_without_patching_pyhanko(seal_pkcs12):
+    from asn1crypto import cms
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import attributes
+    from pyhanko.sign.general import as_signing_certificate_v2
+
+    # pyHanko's own provider is untouched (the seal's cached value goes through the signer's
+    # attribute-provider interface, not a patch of the library).
+    assert attributes.SigningCertificateV2Provider.build_attr_value.__qualname__ == \
+        "SigningCertificateV2Provider.build_attr_value"
+    sealer = backends.get_sealer()
+    sealed = sealer.seal(_pdf(), options=OPTIONS)
+    (sig,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    signer_info = sig.signed_data["signer_infos"][0]
+    signed = {attr["type"].native: attr["values"][0] for attr in signer_info["signed_attrs"]}
+    # What pyHanko's default PAdES attribute set holds: no signing-time (PAdES keeps it in
+    # the signature dictionary), the certificate reference, the digest, the content type.
+    assert set(signed) == {"content_type", "message_digest", "signing_certificate_v2"}
+    assert signed["signing_certificate_v2"].dump() == as_signing_certificate_v2(
+        sealer.certificate).dump()
+    assert isinstance(sig.signed_data, cms.SignedData)

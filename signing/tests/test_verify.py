@@ -119,10 +119,11 @@ def test_a_pdf_without_signature(client, seal_pkcs12):
 
 
 def test_a_pdf_sealed_by_someone_else(client, seal_pkcs12, pki):
-    stranger = pdf_seal.Sealer.from_pkcs12(
-        data=Path(pki.write_pkcs12("signer", arch="stranger")).read_bytes(),
-        passphrase=PKCS12_PASSPHRASE.encode())
-    assert _result(_upload(client, stranger.seal(_pdf(), options=OPTIONS))) == "not_ours"
+    with pdf_seal.Sealer.from_pkcs12(
+            data=Path(pki.write_pkcs12("signer", arch="stranger")).read_bytes(),
+            passphrase=PKCS12_PASSPHRASE.encode()) as stranger:
+        sealed = stranger.seal(_pdf(), options=OPTIONS)
+    assert _result(_upload(client, sealed)) == "not_ours"
 
 
 def test_a_valid_city_seal_on_a_file_we_did_not_issue(client, seal_pkcs12):
