@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from catalogue.constants import Channel
 from core.errors import ValidationFailed
+from core.roles import group_names
 from crm import sla
 from crm.constants import PUBLIC_EVENT_KINDS
 from crm.errors import CaseNotFound
@@ -87,7 +88,7 @@ def staff_scope(user: User) -> StaffScope:
         queues=rows,
         member_queue_ids=frozenset(q.pk for q in rows if q.is_member),
         supervised_departments=frozenset(q.department for q in rows if q.is_supervisor),
-        groups=frozenset(user.groups.values_list("name", flat=True)),
+        groups=group_names(user),
         is_superuser=user.is_superuser)
 
 

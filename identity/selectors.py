@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
+from core.roles import in_group
 from identity.constants import GROUP_ACCESS_MANAGER, GROUP_LRA_OFFICER, AssuranceLevel
 from identity.models import Activation, DigitalKey, IdentityAuditEvent, Person, User
 
@@ -65,7 +66,7 @@ def _in_group(user: Any, name: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    return user.groups.filter(name=name).exists()
+    return in_group(user, name)
 
 
 def is_lra_officer(user: Any) -> bool:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from core.logging import get_logger
+from core.roles import in_group
 from payments import stripe_api
 from payments.constants import (
     FINAL_STATES,
@@ -60,7 +61,7 @@ def _euros(cents: int) -> str:
 
 
 def _in_group(user: Any, group: str) -> bool:
-    return bool(user.is_authenticated and user.groups.filter(name=group).exists())
+    return in_group(user, group)
 
 
 def _active(user: Any) -> bool:

@@ -342,10 +342,10 @@ def test_the_case_list_costs_the_same_queries_whatever_the_number_of_cases(world
 
 
 # Session, user, second factor, the user's permissions (2), the Wagtail profile; the CIRM's
-# own: the user's queues and groups, the agents, the procedures, the page; the Wagtail
-# chrome: locales, page and collection permissions; the menu items of identity, payments
-# and signing (a group check each).
-LIST_PAGE_QUERIES = 19
+# own: the user's queues and groups (the groups shared with every app's menu item through
+# core.roles), the agents, the procedures, the page; the Wagtail chrome: locales, page and
+# collection permissions.
+LIST_PAGE_QUERIES = 14
 
 
 def test_the_whole_list_page_runs_a_fixed_number_of_queries(
