@@ -92,8 +92,8 @@ def _seed(terminals: int, var_dir: str) -> dict:
     from django.utils import timezone
 
     if connection.vendor == "postgresql":
-        # crm creates the yearly reference sequence lazily; made here once so concurrent first
-        # submits do not race on it (reported to crm).
+        # crm_next_case_number creates the yearly sequence on first use; made here once so
+        # 16 concurrent first submits do not race on CREATE SEQUENCE.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE SEQUENCE IF NOT EXISTS crm_case_ref_{timezone.localdate().year}")

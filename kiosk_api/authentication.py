@@ -1,7 +1,8 @@
 """DRF authentication of self-service terminals: `Authorization: Terminal <key_id>:<secret>`.
 
-The terminal is looked up on every call, so disabling it in the back office refuses its very
-next request.
+The verified credential is read from the shared cache (services.terminal_authenticate);
+disabling a terminal or replacing its credential deletes that entry in the same service, so
+the back office refuses the terminal's very next request.
 """
 
 from __future__ import annotations

@@ -122,21 +122,6 @@ def household_certificate(db):
             "required": ["purpose"]})
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _case_reference_sequence(django_db_setup, django_db_blocker):
-    """crm keeps a per-process note of the yearly reference sequences it created; when the
-    first CREATE SEQUENCE happens inside a test transaction that is rolled back, the note
-    outlives the sequence. Create it once, committed, before the tests (reported to crm)."""
-    from django.db import connection
-    from django.utils import timezone
-
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"CREATE SEQUENCE IF NOT EXISTS crm_case_ref_{timezone.localdate().year}")
-
-
 @pytest.fixture
 def stripe_settings(settings, localstripe):  # noqa: F811 - the fixture imported above
     settings.STRIPE_API_BASE = localstripe
