@@ -12,7 +12,9 @@ Celery worker it starts, to one CPU), next to floors measured in the same run:
 - service: signing.services.document_issue (database, render, seal, file storage, crm
   transition) called directly;
 - task path: the same issued through crm's outbox -> Redis -> a Celery worker (solo pool),
-  measured at the worker in steady state plus the relay's publish time per document.
+  measured at the worker in steady state plus the relay's publish time per document; each
+  request is submitted in its own transaction, so each document has its own message (as in
+  production), not one batch for the round.
 
 Targets (issue 6): render + seal >= 0.85x render + raw signature (documents/s); seal step
 <= 20 ms with RSA-2048; task path <= 1.10x the direct path per document.
@@ -81,7 +83,12 @@ def _prepare_register():
     return User.objects.create_user(username="bench", person=head)
 
 
-def _submit(user, count: int) -> list:
+def _submit(user, count: int, *, cpu=None) -> tuple[list, float]:
+    """`count` requests submitted as citizens do, one transaction each; with `cpu` (a
+    clock), also the CPU time spent after each submission's work, in its commit: the
+    outbox relay publishing the document message."""
+    from django.db import transaction
+
     from catalogue.models import Procedure
     from crm.services import case_submit
     from identity.constants import AssuranceLevel
@@ -90,10 +97,16 @@ def _submit(user, count: int) -> list:
     Procedure.objects.filter(pk=procedure.pk).update(
         fee_web=0, one_open_case_per_person=False)
     procedure.refresh_from_db()
-    return [case_submit(procedure=procedure, requester=user, channel="web",
-                        data={"purpose": "employer", "document_language": "fr", "copies": 1},
-                        assurance_level=AssuranceLevel.HIGH, language="fr")
-            for _ in range(count)]
+    cases, relay = [], 0.0
+    for _ in range(count):
+        with transaction.atomic():
+            cases.append(case_submit(
+                procedure=procedure, requester=user, channel="web",
+                data={"purpose": "employer", "document_language": "fr", "copies": 1},
+                assurance_level=AssuranceLevel.HIGH, language="fr"))
+            started = cpu() if cpu else 0.0
+        relay += (cpu() - started) if cpu else 0.0
+    return cases, relay
 
 
 def _time_loop(count: int, body) -> float:
@@ -117,7 +130,6 @@ def main() -> None:
     _setup(var_dir, args.redis)
 
     import redis
-    from django.db import transaction
     from django.utils import timezone
 
     from signing import backends, devkeys, services
@@ -128,7 +140,7 @@ def main() -> None:
     key = devkeys.ensure_dev_key()
     user = _prepare_register()
     sealer = backends.get_sealer()
-    case = _submit(user, 1)[0]
+    case = _submit(user, 1)[0][0]
     base = services.build_render_input(case=case, code=services.new_verification_code(),
                                        issued_at=timezone.now())
     options = services.seal_options("fr")
@@ -165,7 +177,7 @@ def main() -> None:
             rates[name].append(args.documents / spent[name])
         rates["seal_ms"].append(spent["seal"] * 1000 / args.documents)
 
-        cases = _submit(user, args.documents)
+        cases, _relay = _submit(user, args.documents)
         started = cpu()
         for c in cases:
             services.document_issue(case=c)
@@ -188,15 +200,12 @@ def main() -> None:
          "bench.signing_worker", "worker", "-Q", SIGNING_QUEUE, "--pool", "solo",
          "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"], cwd=ROOT, env=env)
     try:
-        warm = _submit(user, 1)  # the worker loads the key on its first document
+        warm, _relay = _submit(user, 1)  # the worker loads the key on its first document
         _wait_for(lambda: IssuedDocument.objects.filter(case__in=warm).count() == 1, 300)
         for _round in range(args.rounds):
             worker_before = _cpu_seconds(worker.pid)
-            relay_cpu = 0.0
-            with transaction.atomic():
-                cases = _submit(user, args.documents)
-                relay_started = cpu()
-            relay_cpu = cpu() - relay_started  # commit + relay publishing to Redis
+            # One message per request, as in production (not one batch for the round).
+            cases, relay_cpu = _submit(user, args.documents, cpu=cpu)
             _wait_for(lambda batch=cases: IssuedDocument.objects.filter(
                 case__in=batch).count() == args.documents, 900)
             worker_cpu = _cpu_seconds(worker.pid) - worker_before

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from catalogue.constants import Category
 from core.errors import Conflict, NotAllowed, ValidationFailed
 from core.i18n import localized_value
+from core.roles import in_group
 from signing import backends, pdf_seal
 from signing.constants import (
     VERIFICATION_CODE_ALPHABET,
@@ -285,18 +286,60 @@ def _notify_case(case: Case, document: IssuedDocument) -> None:
         document.verification_code), actor=None)
 
 
-@transaction.atomic
-def document_issue(*, case: Case) -> IssuedDocument:
-    """Render, seal and store the case's document, then tell crm it is issued.
+@dataclass(frozen=True)
+class _Sealed:
+    """A document rendered and sealed, not yet recorded."""
+    pdf: bytes
+    sealer: pdf_seal.Sealer
+    inp: RenderInput
+    code: str
+    issued_at: dt.datetime
 
-    Idempotent: the case row is locked and the issue key is unique, so a retried or
-    duplicated task returns the document the first run made instead of making another.
+
+def _render_and_seal_for(case: Case) -> _Sealed:
+    issued_at = timezone.now()
+    code = new_verification_code()
+    inp = build_render_input(case=case, code=code, issued_at=issued_at)
+    pdf, sealer = render_and_seal(inp)
+    return _Sealed(pdf=pdf, sealer=sealer, inp=inp, code=code, issued_at=issued_at)
+
+
+_CASE_FOR_DOCUMENT = ("procedure", "person", "person__address", "person__household")
+
+
+def document_issue(*, case: Case | None = None, case_id: int | None = None) -> IssuedDocument:
+    """Render, seal and store the case's document (`case`, or the case `case_id`), then tell
+    crm it is issued.
+
+    The slow part (render and seal, tens of milliseconds) runs before the transaction that
+    records the document, so no row lock (PostgreSQL) or SQLite read snapshot is held
+    meanwhile: on SQLite a write from elsewhere during the seal would otherwise make the
+    recording fail ("database is locked") and the whole document be made again.
+
+    Idempotent: the recording locks the case row and the issue key is unique, so a retried
+    or duplicated task returns the document the first run made instead of making another.
+    Raises crm's Case.DoesNotExist for an unknown `case_id`.
     """
     from crm.models import Case as CaseModel
     from crm.workflow import CaseState
 
-    case = (CaseModel.objects.select_for_update(of=("self",)).select_related(
-        "procedure", "person", "person__address", "person__household").get(pk=case.pk))
+    pk = case.pk if case is not None else case_id
+    current = CaseModel.objects.select_related(*_CASE_FOR_DOCUMENT).get(pk=pk)
+    sealed = None
+    # A case with a document in force already has it (only the latest can be unrevoked).
+    if current.state == CaseState.APPROVED and not IssuedDocument.objects.filter(
+            case_id=pk, revoked=False).exists():
+        sealed = _render_and_seal_for(current)
+    return _document_record(case_pk=pk, sealed=sealed)
+
+
+@transaction.atomic
+def _document_record(*, case_pk: int, sealed: _Sealed | None) -> IssuedDocument:
+    from crm.models import Case as CaseModel
+    from crm.workflow import CaseState
+
+    case = (CaseModel.objects.select_for_update(of=("self",))
+            .select_related(*_CASE_FOR_DOCUMENT).get(pk=case_pk))
     key = _issue_key(case)
     existing = IssuedDocument.objects.filter(issue_key=key).first()
     if existing is not None:
@@ -305,18 +348,17 @@ def document_issue(*, case: Case) -> IssuedDocument:
         return existing
     if case.state != CaseState.APPROVED:
         raise DocumentNotIssuable(_("This request is not approved: no document can be issued."))
-    issued_at = timezone.now()
-    code = new_verification_code()
-    inp = build_render_input(case=case, code=code, issued_at=issued_at)
-    sealed, sealer = render_and_seal(inp)
+    if sealed is None:  # approved, or its document revoked, since we looked: seal now
+        sealed = _render_and_seal_for(case)
+    inp, sealer, pdf = sealed.inp, sealed.sealer, sealed.pdf
     document = IssuedDocument(
         case=case, issue_key=key, template=inp.template, language=inp.language,
-        size=len(sealed), sha256=hashlib.sha256(sealed).hexdigest(), verification_code=code,
+        size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), verification_code=sealed.code,
         seal_level=seal_level(), certificate_subject=sealer.info.subject[:500],
         certificate_issuer=sealer.info.issuer[:500], certificate_serial=sealer.info.serial,
         certificate_sha256=sealer.info.sha256_fingerprint, valid_from=inp.valid_from,
-        valid_until=inp.valid_until, issued_at=issued_at)
-    document.file.save(f"{case.reference}.pdf", ContentFile(sealed), save=False)
+        valid_until=inp.valid_until, issued_at=sealed.issued_at)
+    document.file.save(f"{case.reference}.pdf", ContentFile(pdf), save=False)
     try:
         with transaction.atomic():
             document.save()
@@ -325,9 +367,9 @@ def document_issue(*, case: Case) -> IssuedDocument:
         document.file.delete(save=False)
         return IssuedDocument.objects.get(issue_key=key)
     DocumentEvent.objects.create(document=document, kind=DocumentEvent.Kind.ISSUED,
-                                 at=issued_at, note=document.seal_level)
+                                 at=sealed.issued_at, note=document.seal_level)
     _notify_case(case, document)
-    logger.info("document %s issued for case %s (%s)", format_code(code)[:4] + "-…",
+    logger.info("document %s issued for case %s (%s)", format_code(sealed.code)[:4] + "-…",
                 case.reference, document.seal_level)
     return document
 
@@ -335,8 +377,8 @@ def document_issue(*, case: Case) -> IssuedDocument:
 def can_revoke(user: User | None) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or user.has_perm("signing.change_issueddocument") or \
-        user.groups.filter(name="Case supervisor").exists()
+    return (user.is_superuser or user.has_perm("signing.change_issueddocument")
+            or in_group(user, "Case supervisor"))
 
 
 @transaction.atomic

@@ -9,7 +9,8 @@ from celery import shared_task
 logger = logging.getLogger("signing.tasks")
 
 
-@shared_task(name="signing.tasks.document_issue", bind=True, acks_late=True,
+# No result is stored (nobody reads it): the document is on the case.
+@shared_task(name="signing.tasks.document_issue", bind=True, acks_late=True, ignore_result=True,
              autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=300,
              max_retries=8)
 def document_issue(self, case_id: int) -> int | None:
@@ -17,17 +18,18 @@ def document_issue(self, case_id: int) -> int | None:
 
     Idempotent: retries and duplicate messages return the document already issued.
     A seal key or TSA that is unavailable raises and the task is retried with backoff.
+    The worker process keeps its seal key loaded between documents (signing.backends).
     """
     from crm.models import Case
     from signing import services
     from signing.pdf_seal import SealError
 
-    case = Case.objects.filter(pk=case_id).first()
-    if case is None:
+    try:
+        # The service reads (and locks) the case itself: no separate lookup here.
+        document = services.document_issue(case_id=case_id)
+    except Case.DoesNotExist:
         logger.warning("document_issue: case %s does not exist", case_id)
         return None
-    try:
-        document = services.document_issue(case=case)
     except services.DocumentNotIssuable:
         logger.info("document_issue: case %s is not approved; nothing to issue", case_id)
         return None

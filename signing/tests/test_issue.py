@@ -183,3 +183,20 @@ def test_supervisors_find_and_revoke_documents_in_the_back_office(client, seal_p
     assert response.status_code == 302
     document.refresh_from_db()
     assert document.revoked and document.revoked_reason == "Wrong household"
+
+
+def test_the_task_keeps_the_seal_key_loaded_between_documents(
+        seal_pkcs12, approved_case, monkeypatch):
+    from signing import backends
+    from signing.tasks import document_issue
+
+    backends.reset_sealer()
+    opened = []
+    original = backends.Pkcs12Backend.open
+    monkeypatch.setattr(backends.Pkcs12Backend, "open",
+                        lambda self, config: opened.append(1) or original(self, config))
+    cases = [approved_case("life"), approved_case("main-residence")]
+    for case in cases:
+        assert document_issue.apply(args=[case.pk]).get() is not None
+    assert IssuedDocument.objects.filter(case__in=cases).count() == 2
+    assert len(opened) == 1
