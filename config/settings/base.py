@@ -135,6 +135,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless
+# this is set: a new connection per task (a PostgreSQL login for every sealed document).
+# Keep it for this many tasks instead (a connection lost meanwhile fails its task, retried).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TIMEZONE = "Europe/Brussels"
 CELERY_BEAT_SCHEDULE: dict = {}
 
