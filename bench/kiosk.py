@@ -177,11 +177,36 @@ def _run_phase(terminals: list[Terminal], n: int, action) -> tuple[list[float], 
     return latencies, errors
 
 
-def _report(name: str, latencies: list[float], errors: int, seconds: float, target: float) -> None:
+def _server_cpu_seconds(master: int) -> float | None:
+    """CPU time (user + system) of the gunicorn master and its workers so far, from /proc:
+    a figure per request that other work on the machine does not inflate as it does
+    latencies. None where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == master or ppid == master:
+                total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return None
+    return total / tick
+
+
+def _report(name: str, latencies: list[float], errors: int, seconds: float, target: float,
+            cpu_seconds: float | None = None) -> None:
     p50, p99 = statistics.median(latencies), _percentile(latencies, 99)
     verdict = "OK" if p99 < target and errors == 0 else "MISSED"
+    cpu = (f"  server CPU {cpu_seconds * 1000 / len(latencies):5.2f} ms/req"
+           if cpu_seconds is not None else "")
     print(f"{name:<32} n={len(latencies):>5}  p50={p50:7.1f} ms  p99={p99:7.1f} ms  "
-          f"errors={errors}  {len(latencies) / seconds:7.1f} req/s  "
+          f"errors={errors}  {len(latencies) / seconds:7.1f} req/s{cpu}  "
           f"(target p99 < {target:.0f} ms, no errors: {verdict})")
 
 
@@ -237,13 +262,16 @@ def main() -> None:
             terminals.append(terminal)
         print("warming up", flush=True)
 
+        def list_procedures(t: Terminal, i: int, k: int) -> int:
+            return t.call("GET", "procedures/")[0]
+
         def submit(t: Terminal, i: int, k: int) -> int:
             return t.call("POST", "requests/", {"procedure": "bench-extract",
                                                 "data": {"purpose": f"bench {i}-{k}"}})[0]
 
         # warm every worker (imports, connections, caches) on both paths measured: the first
         # submit of a worker compiles the form's JSON Schema and opens its broker connection
-        _run_phase(terminals, 5, lambda t, i, k: t.call("GET", "procedures/")[0])
+        _run_phase(terminals, 5, list_procedures)
         _run_phase(terminals, 2, lambda t, i, k: submit(t, i, 1000 + k))
 
         print(f"kiosk bench: {args.terminals} concurrent terminals, gunicorn "
@@ -252,23 +280,23 @@ def main() -> None:
               f"the kiosk channel, {os.cpu_count()} CPU(s)")
         print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               "(other work on the machine inflates every figure)")
-        start = time.perf_counter()
-        latencies, errors = _run_phase(terminals[:1], 100,
-                                       lambda t, i, k: t.call("GET", "procedures/")[0])
-        _report("1 terminal: GET procedures/", latencies, errors,
-                time.perf_counter() - start, 50)
-        start = time.perf_counter()
-        latencies, errors = _run_phase(terminals, args.lists,
-                                       lambda t, i, k: t.call("GET", "procedures/")[0])
-        _report(f"{len(terminals)} terminals: GET procedures/", latencies, errors, time.perf_counter() - start, 50)
 
-        start = time.perf_counter()
-        latencies, errors = _run_phase(terminals[:1], 20, submit)
-        _report("1 terminal: POST requests/", latencies, errors,
-                time.perf_counter() - start, 150)
-        start = time.perf_counter()
-        latencies, errors = _run_phase(terminals, args.submits, submit)
-        _report(f"{len(terminals)} terminals: POST requests/", latencies, errors, time.perf_counter() - start, 150)
+        def measured(name: str, clients: list[Terminal], n: int, action, target: float) -> None:
+            cpu_before = _server_cpu_seconds(server.pid)
+            start = time.perf_counter()
+            latencies, errors = _run_phase(clients, n, action)
+            seconds = time.perf_counter() - start
+            cpu_after = _server_cpu_seconds(server.pid)
+            cpu = (cpu_after - cpu_before
+                   if cpu_before is not None and cpu_after is not None else None)
+            _report(name, latencies, errors, seconds, target, cpu)
+
+        measured("1 terminal: GET procedures/", terminals[:1], 100, list_procedures, 50)
+        measured(f"{len(terminals)} terminals: GET procedures/", terminals, args.lists,
+                 list_procedures, 50)
+        measured("1 terminal: POST requests/", terminals[:1], 20, submit, 150)
+        measured(f"{len(terminals)} terminals: POST requests/", terminals, args.submits,
+                 submit, 150)
     finally:
         if server is not None:
             server.terminate()
