@@ -1,20 +1,27 @@
 """The transactional outbox and its relay.
 
 A service that decides a side effect (an e-mail, a document to seal, a search index update)
-writes an OutboxMessage in its own transaction. The relay reads pending rows, publishes each
-to its Celery task and stamps `dispatched_at`. It runs:
-- right after the transaction that wrote the rows commits (best effort, only those rows), and
-- from Celery beat every few seconds (everything still pending: rows written while the
-  broker was down, or whose task did not exist yet).
+writes an OutboxMessage in its own transaction. Right after that transaction commits, the
+relay publishes one broker message naming the rows it wrote (by dedup key), whatever their
+number: the worker task (crm.tasks.outbox_process) loads those rows and runs each row's
+handler. Intake is the busiest write of the platform, and a Celery message costs more Python
+than the statement that wrote the case, so a request publishes once and writes nothing after
+its commit.
 
-If the broker refuses a message the row stays pending with the error and is retried on the
-next run, so a request accepted while Redis is down is processed once it is back. Tasks may
-therefore run twice; every task is idempotent (see crm.tasks).
+Nothing records that a row was published right after its commit; the worker stamps
+`processed_at` when a row's handler has run. Celery beat runs the relay every few seconds
+over the rows still unprocessed and older than CRM_OUTBOX_GRACE_SECONDS (written while the
+broker was down, whose message was lost, or whose task did not exist yet), publishes them
+again and stamps `dispatched_at`, so it waits another grace period before publishing them a
+third time. A request accepted while Redis is down is therefore processed once it is back.
+Messages may thus arrive twice: each row is locked and stamped processed in the transaction
+that runs its handler, so a duplicated or retried message does the work once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -24,7 +31,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -40,7 +48,10 @@ class Route:
     args: Callable[[OutboxMessage], list[Any]]
 
 
-# topic -> Celery task (dotted name). signing owns "signing.tasks.document_issue".
+# topic -> Celery task (dotted name) that carries out one row. signing owns
+# "signing.tasks.document_issue". The worker calls the task in-process from the batch task;
+# the batch goes to the queue Celery routes the row's task to (task_routes), so a topic with
+# a queue of its own is still handled by the workers of that queue.
 ROUTES: dict[str, Route] = {
     Topic.CASE_NOTIFY: Route("crm.tasks.case_notify", lambda row: [row.dedup_key]),
     Topic.DOCUMENT_ISSUE: Route("signing.tasks.document_issue",
@@ -48,6 +59,10 @@ ROUTES: dict[str, Route] = {
     Topic.SEARCH_INDEX: Route("crm.tasks.case_index", lambda row: [row.payload["case_id"]]),
     Topic.STAFF_NOTIFY: Route("crm.tasks.staff_notify", lambda row: [row.dedup_key]),
 }
+
+BATCH_TASK = "crm.tasks.outbox_process"
+# Rows named by one message of the periodic relay (a worker takes a message at a time).
+KEYS_PER_MESSAGE = 50
 
 
 @dataclass
@@ -85,31 +100,26 @@ def publish_on_commit(rows: list[OutboxMessage]) -> None:
 
 
 def _publish_committed(rows: list[OutboxMessage]) -> None:
-    """Right after the commit, publish the rows just written, from memory, and stamp them
-    dispatched in one UPDATE: no lock, one statement. Beat may publish one of them again in
-    the meantime; tasks are idempotent, so at worst a message is delivered twice and does its
-    work once. Best effort: on any failure the rows stay pending for beat."""
+    """Right after the commit, publish one message per queue (one in practice) naming the
+    rows just written, and write nothing more: the worker stamps them processed. Best
+    effort: a row not published stays unprocessed for beat, with the error recorded."""
     try:
-        tasks = {row.topic: resolve_task(ROUTES[row.topic].task_name)
-                 for row in rows if row.topic in ROUTES}
-        routable = [row for row in rows if tasks.get(row.topic) is not None]
-        if not routable:
-            return
-        result = RelayResult()
-        with _broker_connection(True) as producer:
-            _publish(routable, tasks, producer, result)
-        sent = [row.dedup_key for row in routable if row.dispatched_at is not None]
-        failed = [row for row in routable if row.dispatched_at is None]
-        if sent:
-            OutboxMessage.objects.filter(dedup_key__in=sent, dispatched_at__isnull=True).update(
-                dispatched_at=timezone.now(), last_error="")
+        failed: list[str] = []
+        errors: list[str] = []
+        routable = [row.dedup_key for row in rows if _routable(row.topic)]
+        for keys, error in _send(_messages(rows, routable)):
+            failed += keys
+            errors.append(error)
         if failed:
-            error = next((row.last_error for row in failed if row.last_error), "not published")
-            OutboxMessage.objects.filter(dedup_key__in=[row.dedup_key for row in failed],
-                                         dispatched_at__isnull=True).update(
-                attempts=F("attempts") + 1, last_error=error)
+            OutboxMessage.objects.filter(dedup_key__in=failed, processed_at__isnull=True).update(
+                attempts=F("attempts") + 1, last_error=errors[0])
     except Exception:  # best effort: beat picks the rows up
         logger.exception("outbox relay after commit failed; rows stay pending")
+
+
+def _routable(topic: str) -> bool:
+    route = ROUTES.get(topic)
+    return route is not None and resolve_task(route.task_name) is not None
 
 
 _resolved: dict[str, Any] = {}
@@ -130,23 +140,147 @@ def resolve_task(name: str) -> Any | None:
     return task
 
 
+_queues: dict[str, str] = {}
+
+
+def _queue_of(task_name: str) -> str:
+    """The queue Celery routes `task_name` to (task_routes, else the default queue)."""
+    queue = _queues.get(task_name)
+    if queue is None:
+        from config.celery import app
+
+        queue = app.amqp.router.route({}, task_name)["queue"].name
+        _queues[task_name] = queue
+    return queue
+
+
+def _messages(rows: Iterable[OutboxMessage], keys: Iterable[str],
+              per_message: int | None = None) -> list[tuple[str | None, list[str]]]:
+    """The messages that carry `keys` (of `rows`): one per destination queue, of at most
+    `per_message` keys. In eager mode (tests, development without a broker) the queue does
+    not matter and is not looked up."""
+    wanted = set(keys)
+    eager = _eager()
+    by_queue: dict[str | None, list[str]] = {}
+    for row in rows:
+        if row.dedup_key in wanted:
+            queue = None if eager else _queue_of(ROUTES[row.topic].task_name)
+            by_queue.setdefault(queue, []).append(row.dedup_key)
+    size = per_message or max(1, len(wanted))
+    return [(queue, group[i:i + size]) for queue, group in by_queue.items()
+            for i in range(0, len(group), size)]
+
+
+def _send(messages: list[tuple[str | None, list[str]]]) -> list[tuple[list[str], str]]:
+    """Publish each (queue, keys) message to the batch task; the messages not published,
+    with the error. The first broker error stops the rest (the broker is down: each further
+    try would fail too) and drops the kept connection."""
+    failures: list[tuple[list[str], str]] = []
+    if not messages:
+        return failures
+    if _eager():  # the batch task runs here: its failure is the task's, not the broker's
+        from crm.tasks import outbox_process
+
+        for _queue, keys in messages:
+            try:
+                outbox_process.apply_async(args=[keys])
+            except Exception as exc:
+                failures.append((keys, _error(exc)))
+                logger.warning("outbox rows %s not processed (%s)", keys, failures[-1][1])
+        return failures
+    from config.celery import app
+
+    with _broker_connection() as producer:
+        for queue, keys in messages:
+            if failures:
+                failures.append((keys, failures[0][1]))
+                continue
+            try:
+                # send_task with the queue given skips the task lookup and the router, and
+                # argsrepr the repr of the keys: what apply_async would add to each submit.
+                app.send_task(BATCH_TASK, args=[keys], queue=queue, producer=producer,
+                              retry=False, add_to_parent=False,
+                              argsrepr=f"[{len(keys)} outbox rows]")
+            except Exception as exc:
+                failures.append((keys, _error(exc)))
+                logger.warning("outbox rows %s not published (%s); will retry", keys,
+                               failures[-1][1])
+                _drop_connection()
+    return failures
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def outbox_process_rows(keys: Iterable[str]) -> tuple[list[str], Exception | None]:
+    """Carry out the outbox rows `keys` that are not processed yet (the worker's side of a
+    message): each row is locked, its handler run in this process, and the row stamped
+    processed in the same transaction, so a duplicated or retried message, or one beat
+    published again meanwhile, finds it processed and does nothing. A row whose handler
+    fails stays unprocessed and does not hold back the others. Returns the keys that failed
+    and the first error."""
+    failed: list[str] = []
+    first: Exception | None = None
+    for key in keys:
+        try:
+            _process_row(key)
+        except Exception as exc:
+            failed.append(key)
+            first = first or exc
+            logger.warning("outbox row %s failed (%s); will retry", key, _error(exc))
+    return failed, first
+
+
+def _process_row(key: str) -> None:
+    with transaction.atomic():
+        row = (OutboxMessage.objects.select_for_update()
+               .filter(dedup_key=key, processed_at__isnull=True).first())
+        if row is None:  # already processed (or never committed)
+            return
+        route = ROUTES.get(row.topic)
+        task = resolve_task(route.task_name) if route else None
+        if route is None or task is None:  # beat records the error on the row
+            logger.error("outbox row %s: no task for topic %r", key, row.topic)
+            return
+        task(*route.args(row))  # the task's own body, in this process
+        # The e-mail handlers stamp processed_at themselves (same transaction); the
+        # dispatched stamp keeps the crm_outbox_pending index to the rows not yet seen.
+        now = timezone.now()
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            processed_at=Coalesce("processed_at", Value(now)),
+            dispatched_at=Coalesce("dispatched_at", Value(now)))
+
+
 @transaction.atomic
-def outbox_relay(*, dedup_keys: list[str] | None = None, batch_size: int = 200) -> RelayResult:
-    """Publish up to `batch_size` pending rows (only `dedup_keys` when given), locking them
-    so that concurrent relays (several beat-triggered workers) never publish a row twice.
+def outbox_relay(*, batch_size: int = 200, before: dt.datetime | None = None) -> RelayResult:
+    """Publish up to `batch_size` unprocessed rows written before `before` (default: now)
+    and not published by this relay since, stamping them dispatched. The rows are locked, so
+    concurrent relays (several beat-triggered workers) never publish a row twice.
 
     Rows whose task does not exist (a topic of an app not installed yet) stay pending with
     the error recorded and logged, and never hold back the others."""
     result = RelayResult()
-    tasks = {topic: resolve_task(route.task_name) for topic, route in ROUTES.items()}
-    routable = [topic for topic, task in tasks.items() if task is not None]
+    before = before or timezone.now()
+    routable = [topic for topic in ROUTES if _routable(topic)]
     pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-        dispatched_at__isnull=True)
-    if dedup_keys is not None:
-        pending = pending.filter(dedup_key__in=dedup_keys)
+        Q(dispatched_at__isnull=True, created_at__lt=before) | Q(dispatched_at__lt=before),
+        processed_at__isnull=True)
     rows = list(pending.filter(topic__in=routable).order_by("created_at", "id")[:batch_size])
-    with _broker_connection(bool(rows)) as producer:
-        _publish(rows, tasks, producer, result)
+    failed = {key: error
+              for keys, error in _send(_messages(rows, [row.dedup_key for row in rows],
+                                                 KEYS_PER_MESSAGE))
+              for key in keys}
+    now = timezone.now()
+    for row in rows:
+        if row.dedup_key in failed:
+            row.attempts += 1
+            row.last_error = failed[row.dedup_key]
+            result.failed += 1
+        else:
+            row.dispatched_at = now
+            row.last_error = ""
+            result.dispatched += 1
     if rows:
         OutboxMessage.objects.bulk_update(rows, ["dispatched_at", "attempts", "last_error"])
     stuck = list(pending.exclude(topic__in=routable).order_by("created_at", "id")[:batch_size])
@@ -163,47 +297,18 @@ def outbox_relay(*, dedup_keys: list[str] | None = None, batch_size: int = 200) 
     return result
 
 
-def _publish(rows: list[OutboxMessage], tasks: dict[str, Any], producer: Any,
-             result: RelayResult) -> None:
-    broker_down = False
-    for row in rows:
-        route = ROUTES[row.topic]
-        if broker_down:
-            result.failed += 1
-            continue
-        try:
-            tasks[row.topic].apply_async(args=route.args(row), retry=False, producer=producer)
-        except Exception as exc:
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            result.failed += 1
-            logger.warning("outbox row %s not published (%s); will retry", row.pk,
-                           row.last_error)
-            # Eager mode runs the task here: its failure is the task's, not the broker's.
-            broker_down = not _eager()
-            if broker_down:
-                _drop_connection()
-            continue
-        row.dispatched_at = timezone.now()
-        row.last_error = ""
-        result.dispatched += 1
-
-
 _local = threading.local()
 
 
 @contextlib.contextmanager
-def _broker_connection(needed: bool) -> Iterator[Any]:
+def _broker_connection() -> Iterator[Any]:
     """A producer on the broker connection of this thread, both kept between relays
-    (connecting costs more than publishing, and a producer made per message costs a tenth
-    of a millisecond on every submit), and failing at once when the broker is unreachable:
-    kombu's default retries for seconds, which would hold the web request that triggered
-    the relay. After a failure they are dropped and the next relay connects afresh."""
+    (connecting costs more than publishing), and failing at once when the broker is
+    unreachable. Not the app's producer pool: its connection retries for seconds (6 s
+    measured against a closed port), which would hold the web request that triggered the
+    relay. After a failure they are dropped and the next relay connects afresh."""
     from config.celery import app
 
-    if not needed or app.conf.task_always_eager:
-        yield None
-        return
     url = app.conf.broker_url
     conn = getattr(_local, "conn", None)
     if conn is None or getattr(_local, "url", None) != url:
@@ -228,11 +333,23 @@ def _drop_connection() -> None:
             conn.release()
 
 
-def outbox_relay_all(*, batch_size: int = 200, max_batches: int = 50) -> RelayResult:
-    """Relay everything pending, batch after batch, until a batch dispatches nothing new."""
+def grace_seconds() -> float:
+    """How long beat leaves an unprocessed row to the message published after its commit
+    (CRM_OUTBOX_GRACE_SECONDS); no time at all when nothing is published after commits."""
+    if not getattr(settings, "CRM_OUTBOX_RELAY_ON_COMMIT", True):
+        return 0.0
+    return float(getattr(settings, "CRM_OUTBOX_GRACE_SECONDS", 60))
+
+
+def outbox_relay_all(*, older_than: float = 0.0, batch_size: int = 200,
+                     max_batches: int = 50) -> RelayResult:
+    """Relay every unprocessed row written (or last published) more than `older_than`
+    seconds ago, batch after batch. Beat passes grace_seconds(); a direct call relays
+    everything pending now."""
+    before = timezone.now() - dt.timedelta(seconds=older_than)
     total = RelayResult()
     for _ in range(max_batches):
-        result = outbox_relay(batch_size=batch_size)
+        result = outbox_relay(batch_size=batch_size, before=before)
         total.dispatched += result.dispatched
         total.failed += result.failed
         total.unroutable += result.unroutable
@@ -265,7 +382,7 @@ def start_dev_relay(interval: float = 5.0) -> threading.Event:
         while not stop.wait(interval):
             try:
                 close_old_connections()
-                outbox_relay_all()
+                outbox_relay_all(older_than=grace_seconds())
                 if time.monotonic() - last_sla > 15 * 60:
                     cases_flag_sla()
                     last_sla = time.monotonic()

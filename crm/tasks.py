@@ -11,12 +11,30 @@ logger = logging.getLogger("crm.tasks")
 
 @shared_task(name="crm.tasks.outbox_relay", ignore_result=True)
 def outbox_relay() -> dict[str, int]:
-    """Publish every pending outbox row (beat, every few seconds)."""
-    from crm.outbox import outbox_relay_all
+    """Publish again the outbox rows still unprocessed after the grace period (beat, every
+    few seconds): written while the broker was down, or whose message was lost."""
+    from crm.outbox import grace_seconds, outbox_relay_all
 
-    result = outbox_relay_all()
+    result = outbox_relay_all(older_than=grace_seconds())
     return {"dispatched": result.dispatched, "failed": result.failed,
             "unroutable": result.unroutable}
+
+
+@shared_task(name="crm.tasks.outbox_process", bind=True, ignore_result=True, max_retries=8)
+def outbox_process(self, outbox_keys: list[str]) -> None:
+    """Carry out the outbox rows of one transaction (named by dedup key): each row's task
+    runs here, in this worker, once (crm.outbox.outbox_process_rows). The rows that failed
+    are tried again later in a message of their own; after the last retry beat publishes
+    them again once the grace period is over."""
+    from crm.outbox import outbox_process_rows
+
+    failed, error = outbox_process_rows(outbox_keys)
+    if error is None:
+        return
+    if self.request.is_eager:  # tests and development: the caller records the error
+        raise error
+    raise self.retry(args=[failed], exc=error,
+                     countdown=min(300, 5 * 2 ** self.request.retries))
 
 
 @shared_task(name="crm.tasks.case_notify", bind=True, ignore_result=True, max_retries=5,

@@ -322,6 +322,9 @@ CRM_SLA_NEAR_WORKING_DAYS = env.int("CRM_SLA_NEAR_WORKING_DAYS", default=1)
 CRM_SLA_EXTRA_CLOSED_DAYS = env.list("CRM_SLA_EXTRA_CLOSED_DAYS", default=[])
 # Publish outbox rows right after the transaction that wrote them (beat catches up anyway).
 CRM_OUTBOX_RELAY_ON_COMMIT = env.bool("CRM_OUTBOX_RELAY_ON_COMMIT", default=True)
+# Beat publishes again the outbox rows still unprocessed this many seconds after they were
+# written (or last published by beat); the message sent at the commit has that long.
+CRM_OUTBOX_GRACE_SECONDS = env.int("CRM_OUTBOX_GRACE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE.update({
     "crm-outbox-relay": {"task": "crm.tasks.outbox_relay", "schedule": 5.0},
     "crm-sla-watch": {"task": "crm.tasks.sla_watch", "schedule": 15 * 60.0},
