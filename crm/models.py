@@ -266,9 +266,10 @@ class OutboxMessage(models.Model):
     """A side effect decided in a transaction, carried out after it by a Celery task.
 
     Written in the same transaction as the change that caused it, so it exists if and only
-    if that change was committed. The relay (crm.outbox) publishes pending rows and stamps
-    `dispatched_at`; the task stamps `processed_at`, under a row lock, so a duplicated or
-    retried task does its work once.
+    if that change was committed. Right after that commit one broker message names the rows;
+    the worker runs each row's handler and stamps `processed_at` under a row lock, so a
+    duplicated or retried message does the work once. Beat publishes again the rows still
+    unprocessed after a grace period and stamps `dispatched_at` (see crm.outbox).
     """
 
     topic = models.CharField(max_length=64)
@@ -283,8 +284,9 @@ class OutboxMessage(models.Model):
     class Meta:
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
-        indexes = [models.Index(fields=["created_at"], condition=Q(dispatched_at__isnull=True),
-                                name="crm_outbox_pending")]
+        # Beat looks for the unprocessed rows only: a small part of a large table.
+        indexes = [models.Index(fields=["created_at"], condition=Q(processed_at__isnull=True),
+                                name="crm_outbox_unprocessed")]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.dedup_key}"
