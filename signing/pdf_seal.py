@@ -214,6 +214,31 @@ class _KeptKeySigner(signers.SimpleSigner):
         return self._loaded_key.sign(data, padding.PKCS1v15(), algorithm)
 
 
+class _SealWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, preparing the update once per write.
+
+    pyHanko 0.38's `IncrementalPdfFileWriter.write` prepares the document (font subsets,
+    `_update_meta`) and then calls the base class's `write`, which prepares it again: our
+    PDF/A documents carry an XMP packet, so each seal parsed and re-serialised it twice (an
+    eighth of the seal's CPU time). The second preparation changes nothing the first did
+    not (same metadata, same instant to the second), so it is skipped.
+    """
+
+    _prepared = False
+
+    def _prep_dom_for_writing(self) -> None:
+        if not self._prepared:
+            super()._prep_dom_for_writing()
+            self._prepared = True
+
+    def write(self, stream: Any) -> None:
+        self._prepared = False
+        try:
+            super().write(stream)
+        finally:
+            self._prepared = False
+
+
 class Sealer:
     """A seal key kept loaded between documents. Thread-safe: one signature at a time,
     because a PKCS#11 session must not be used concurrently."""
@@ -298,7 +323,7 @@ class Sealer:
         reserved = BYTES_RESERVED_TIMESTAMPED if timestamper else BYTES_RESERVED_BASIC
 
         async def sign() -> io.BytesIO:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            writer = _SealWriter(io.BytesIO(pdf), strict=False)
             pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=timestamper)
             return await _released(pdf_signer.async_sign_pdf(writer, bytes_reserved=reserved),
                                    meta.validation_context)
