@@ -131,7 +131,8 @@ class TerminalRegisterView(WagtailAdminTemplateMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form))
         terminal, issued = services.terminal_register(
             code=form.cleaned_data["code"], branch=form.cleaned_data["branch"],
-            location=form.cleaned_data["location"], actor=request.user)
+            location=form.cleaned_data["location"],
+            stripe_location=form.cleaned_data["stripe_location"], actor=request.user)
         return _secret_page(request, terminal=terminal, issued=issued)
 
 

@@ -138,3 +138,19 @@ class EidUnavailable(DomainError):
 class DigitalKeyRefused(NotAllowed):
     code = "digital_key_refused"
     message = _("The e-mail address or the code is not correct.")
+
+
+class CardReaderNotStripe(Conflict):
+    """KIOSK_PAYMENT_PROVIDER is not stripe_terminal: the payment device needs no token."""
+
+    code = "card_reader_not_stripe_terminal"
+    message = _("The payment device of the terminals is not a Stripe Terminal card reader.")
+
+
+class CardReaderUnavailable(DomainError):
+    """Stripe could not be reached or refused the connection token: try again later."""
+
+    status = 503
+    code = "card_reader_unavailable"
+    message = _("Card payment is unavailable on this terminal right now. Please try again "
+                "in a few minutes.")

@@ -15,6 +15,11 @@ class TerminalRegisterForm(forms.Form):
     branch = forms.ChoiceField(label=_("Branch"), choices=Branch.choices)
     location = forms.CharField(label=_("Location in the branch"), max_length=200,
                                required=False)
+    stripe_location = forms.RegexField(
+        label=_("Stripe Terminal location"), max_length=64, required=False,
+        regex=r"^tml_[A-Za-z0-9]+$",
+        error_messages={"invalid": _("A Stripe Terminal location id starts with tml_.")},
+        help_text=_("The Stripe Terminal location id of the card reader (tml_...), if any."))
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].lower()

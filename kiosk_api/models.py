@@ -31,6 +31,11 @@ class Terminal(models.Model):
     branch = models.CharField(_("branch"), max_length=40, choices=Branch.choices)
     location = models.CharField(_("location"), max_length=200, blank=True,
                                 help_text=_("Where the terminal stands in the branch."))
+    # The Stripe Terminal Location (tml_...) its card reader is registered at: connection
+    # tokens are scoped to it, so the reader SDK can only discover and connect readers there.
+    stripe_location = models.CharField(
+        _("Stripe Terminal location"), max_length=64, blank=True,
+        help_text=_("The Stripe Terminal location id of the card reader (tml_...), if any."))
     state = models.CharField(_("state"), max_length=16, choices=TerminalState.choices,
                              default=TerminalState.ACTIVE, db_index=True)
     software_version = models.CharField(_("software version"), max_length=40, blank=True)

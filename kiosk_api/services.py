@@ -67,12 +67,14 @@ class IssuedCredential:
 
 
 @transaction.atomic
-def terminal_register(*, code: str, branch: str, location: str, actor: Any) -> tuple[
-        Terminal, IssuedCredential]:
-    terminal = Terminal.objects.create(code=code, branch=branch, location=location)
+def terminal_register(*, code: str, branch: str, location: str, actor: Any,
+                      stripe_location: str = "") -> tuple[Terminal, IssuedCredential]:
+    terminal = Terminal.objects.create(code=code, branch=branch, location=location,
+                                       stripe_location=stripe_location)
     TerminalEvent.objects.create(terminal=terminal, actor=actor,
                                  kind=TerminalEventKind.REGISTERED,
-                                 details={"branch": branch, "location": location})
+                                 details={"branch": branch, "location": location,
+                                          "stripe_location": stripe_location})
     return terminal, terminal_credential_issue(terminal=terminal, actor=actor)
 
 
@@ -435,6 +437,31 @@ def payment_poll(*, session: KioskSession, reference: str) -> Any:
     if payment is None:
         raise errors.PaymentNotFound()
     return payment_services.payment_sync(payment=payment, source="return")
+
+
+STRIPE_TERMINAL = "stripe_terminal"
+
+
+def card_reader_connection_token(*, terminal: Terminal) -> str:
+    """A Stripe Terminal connection token for the terminal's card reader SDK, scoped to the
+    terminal's Stripe location when it has one. Only when the terminals pay through Stripe
+    Terminal (KIOSK_PAYMENT_PROVIDER); Stripe unreachable or refusing: CardReaderUnavailable."""
+    from payments import stripe_api
+
+    if settings.KIOSK_PAYMENT_PROVIDER != STRIPE_TERMINAL:
+        raise errors.CardReaderNotStripe()
+    # The authenticated terminal carries only its identity fields (terminal_authenticate).
+    location = (Terminal.objects.filter(pk=terminal.pk)
+                .values_list("stripe_location", flat=True).first() or "")
+    try:
+        secret = stripe_api.create_terminal_connection_token(location=location)
+    except (stripe_api.StripeUnavailable, stripe_api.StripeRejected) as exc:
+        log.warning("kiosk.connection_token.failed", terminal=terminal.code, error=str(exc))
+        raise errors.CardReaderUnavailable() from exc
+    if not secret:
+        log.warning("kiosk.connection_token.empty", terminal=terminal.code)
+        raise errors.CardReaderUnavailable()
+    return secret
 
 
 # --- documents ----------------------------------------------------------------------------

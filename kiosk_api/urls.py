@@ -33,6 +33,8 @@ urlpatterns = [
     path("cases/", views.CaseListView.as_view(), name="cases"),
     path("cases/<str:reference>/", views.CaseDetailView.as_view(), name="case"),
     path("cases/<str:reference>/payment/", views.CasePaymentView.as_view(), name="case_payment"),
+    path("payments/connection-token/", views.ConnectionTokenView.as_view(),
+         name="connection_token"),
     path("documents/", views.DocumentListView.as_view(), name="documents"),
     path("documents/<str:code>/pdf/", views.DocumentPdfView.as_view(), name="document_pdf"),
     path("documents/<str:code>/printed/", views.DocumentPrintedView.as_view(),

@@ -205,6 +205,16 @@ def cancel_intent(*, intent_id: str) -> Intent:
     return _intent(_call(_client().v1.payment_intents.cancel, intent_id))
 
 
+def create_terminal_connection_token(*, location: str = "") -> str:
+    """The secret of a short-lived Stripe Terminal ConnectionToken, which the reader SDK on a
+    self-service terminal needs to discover and connect its card reader; scoped to a Terminal
+    Location (tml_...) when one is given. Creates nothing that can be charged: no idempotency
+    key."""
+    params: dict[str, Any] = {"location": location} if location else {}
+    obj = _call(_client().v1.terminal.connection_tokens.create, params=params)
+    return str(_get(_plain(obj), "secret", ""))
+
+
 def create_refund(*, intent_id: str, amount_cents: int, metadata: dict[str, str],
                   idempotency_key: str) -> RefundResult:
     obj = _call(_client().v1.refunds.create,

@@ -213,6 +213,12 @@ class PaymentOut(serializers.Serializer):
     failure_message = serializers.CharField()
 
 
+class ConnectionTokenOut(serializers.Serializer):
+    secret = serializers.CharField(
+        help_text="The Stripe Terminal connection token, for the reader SDK's "
+                  "fetchConnectionToken; short-lived, fetch a new one each time the SDK asks.")
+
+
 class DocumentOut(serializers.Serializer):
     code = serializers.CharField(source="verification_code")
     case_reference = serializers.CharField(source="case.reference")

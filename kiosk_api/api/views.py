@@ -336,6 +336,24 @@ class CasePaymentView(SessionAPIView):
         return Response(s.PaymentOut(payment).data)
 
 
+class ConnectionTokenView(TerminalAPIView):
+    """No citizen session needed: the reader SDK connects when the terminal starts and
+    fetches a new token whenever its connection needs one."""
+
+    @extend_schema(
+        operation_id="payments_connection_token", tags=["payments"], request=None,
+        responses={201: s.ConnectionTokenOut, **ERRORS, 503: s.ErrorOut},
+        description="A Stripe Terminal connection token for the terminal's card reader SDK "
+                    "(scoped to the terminal's Stripe Terminal location when it has one). "
+                    "409 `card_reader_not_stripe_terminal` when the terminals' payment "
+                    "provider is not Stripe Terminal; 503 `card_reader_unavailable` when "
+                    "Stripe cannot give one right now.")
+    def post(self, request: Request) -> Response:
+        secret = services.card_reader_connection_token(terminal=self.terminal)
+        return Response(s.ConnectionTokenOut({"secret": secret}).data,
+                        status=status.HTTP_201_CREATED)
+
+
 # --- documents ----------------------------------------------------------------------------
 
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 import pytest
+import stripe
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -130,3 +134,41 @@ def stripe_settings(settings, localstripe):  # noqa: F811 - the fixture imported
     settings.STRIPE_PAYMENT_METHOD_TYPES = ["card"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
     return settings
+
+
+class FakeStripeHTTP(stripe.HTTPClient):
+    """The stripe library's own HTTP client hook: answers every request with one canned
+    response and records what was asked."""
+
+    name = "fake"
+
+    def __init__(self, status: int = 200, body: dict | None = None) -> None:
+        super().__init__()
+        self.status = status
+        self.body = body or {}
+        self.requests: list[dict] = []
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        self.requests.append({"method": method, "url": url,
+                              "data": parse_qs(post_data or "")})
+        return json.dumps(self.body), self.status, {"stripe-should-retry": "false"}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_stripe(monkeypatch, settings):
+    """Every Stripe client stripe_api builds talks to the returned fake instead of the
+    network (payments.stripe_api._client runs as in production, with our settings). For the
+    Terminal API, which localstripe lacks (/v1/terminal/connection_tokens answers 404)."""
+    settings.STRIPE_API_BASE = "https://stripe.invalid"
+    settings.STRIPE_SECRET_KEY = "sk_test_guichet"
+
+    def install(**kwargs) -> FakeStripeHTTP:
+        fake = FakeStripeHTTP(**kwargs)
+        monkeypatch.setattr(stripe, "StripeClient",
+                            functools.partial(stripe.StripeClient, http_client=fake))
+        return fake
+
+    return install

@@ -78,6 +78,18 @@ def test_register_refuses_a_duplicate_code_with_a_message(manager, kiosk):
     assert Terminal.objects.count() == 1
 
 
+def test_register_records_the_card_readers_stripe_location(manager):
+    response = manager.post("/admin/kiosk/register/", {
+        "code": "haren-02", "branch": "haren", "stripe_location": "not-a-location"})
+    assert response.status_code == 200
+    assert "starts with tml_" in response.content.decode()
+    assert not Terminal.objects.filter(code="haren-02").exists()
+    manager.post("/admin/kiosk/register/", {
+        "code": "haren-02", "branch": "haren", "stripe_location": "tml_FDOt9wlaZ4x1xx"})
+    assert Terminal.objects.get(code="haren-02").stripe_location == "tml_FDOt9wlaZ4x1xx"
+    assert "tml_FDOt9wlaZ4x1xx" in manager.get("/admin/kiosk/haren-02/").content.decode()
+
+
 def test_list_shows_last_heartbeat_and_the_silent_terminals(manager, kiosk, other_kiosk,
                                                             settings):
     kiosk.call("post", "terminal/heartbeat/", data={"devices": {"paper": "empty"}})

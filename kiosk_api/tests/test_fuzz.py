@@ -20,9 +20,12 @@ TOTAL_CASES = 2000
 
 
 @pytest.fixture
-def fuzz_terminal(db, settings, citizen, card, household_certificate):
+def fuzz_terminal(db, settings, citizen, card, household_certificate, fake_stripe):
     from kiosk_api.tests.conftest import make_terminal
 
+    # Stripe answers (the card reader's connection token: localstripe lacks the Terminal API,
+    # so Stripe's answer is stubbed); Stripe being down is tested in test_connection_token.
+    fake_stripe(body={"object": "terminal.connection_token", "secret": "pst_test_fuzz"})
     settings.KIOSK_THROTTLE_RATE = "100000/min"
     settings.KIOSK_SESSION_OPEN_THROTTLE_RATE = "100000/min"
     client = make_terminal("fuzz-01")
