@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
+from xml.sax.saxutils import escape
 
 from asn1crypto import pem, x509
+from pyhanko.pdf_utils.generic import IndirectObject as _IndirectObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -214,6 +217,19 @@ class _KeptKeySigner(signers.SimpleSigner):
         return self._loaded_key.sign(data, padding.PKCS1v15(), algorithm)
 
 
+_XMP_BEGIN = b"<?xpacket begin="
+_XMP_END = b'<?xpacket end="r"?>'
+_XMP_MODIFY_DATE = re.compile(rb"<xmp:ModifyDate>[^<]*</xmp:ModifyDate>")
+_XMP_PRODUCER = re.compile(rb"<pdf:Producer>[^<]*</pdf:Producer>")
+
+
+def _local_zone() -> Any:
+    """The zone pyHanko stamps modification dates in (its 'now')."""
+    import tzlocal
+
+    return tzlocal.get_localzone()
+
+
 class _SealWriter(IncrementalPdfFileWriter):
     """pyHanko's incremental writer, preparing the update once per write.
 
@@ -225,6 +241,57 @@ class _SealWriter(IncrementalPdfFileWriter):
     """
 
     _prepared = False
+
+    def _update_meta(self) -> None:
+        """pyHanko's metadata update (Info /Producer, XMP xmp:ModifyDate and pdf:Producer),
+        without parsing the XMP packet when it is the one signing.pdfa wrote: reading the
+        stream object, parsing the RDF and serialising it again was a quarter of the seal.
+        The packet's two properties are replaced in its bytes, with the values pyHanko would
+        write (the same clock reading and vendor name as the Info dictionary). Any other
+        document (sealed before, or not ours) goes through pyHanko."""
+        packet = self._own_xmp_packet()
+        if packet is None:
+            super()._update_meta()
+            return
+        from pyhanko.pdf_utils import generic
+        from pyhanko.pdf_utils.metadata import model
+        from pyhanko.pdf_utils.metadata.info import update_info_dict
+
+        self._meta.last_modified = datetime.now(tz=_local_zone())
+        info = self._info.get_object()
+        if update_info_dict(self._meta, info, only_update_existing=True):
+            self.mark_update(self._info)
+        modified = self._meta.last_modified.replace(microsecond=0).isoformat()
+        producer = escape(str(info.get("/Producer", model.VENDOR)))
+        packet = _XMP_MODIFY_DATE.sub(
+            f"<xmp:ModifyDate>{modified}</xmp:ModifyDate>".encode(), packet, count=1)
+        packet = _XMP_PRODUCER.sub(
+            f"<pdf:Producer>{producer}</pdf:Producer>".encode(), packet, count=1)
+        ref = self.root.raw_get("/Metadata")
+        self.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+            {"/Type": generic.pdf_name("/Metadata"), "/Subtype": generic.pdf_name("/XML")},
+            stream_data=packet)
+        self.update_root()
+
+    def _own_xmp_packet(self) -> bytes | None:
+        """The XMP packet of a document fresh from signing.render (one revision, one
+        unfiltered packet with each property once), else None."""
+        if self._info is None or self.prev.xrefs.total_revisions != 1:
+            return None
+        if not isinstance(self.root.raw_get("/Metadata"), _IndirectObject):
+            return None
+        whole = self.input_stream.getvalue()
+        start = whole.find(_XMP_BEGIN)
+        if start < 0:
+            return None
+        end = whole.find(_XMP_END, start)
+        if end < 0 or whole.find(_XMP_BEGIN, start + 1) >= 0:
+            return None
+        packet = whole[start:end + len(_XMP_END)]
+        if (len(_XMP_MODIFY_DATE.findall(packet)) != 1
+                or len(_XMP_PRODUCER.findall(packet)) != 1):
+            return None
+        return packet
 
     def _prep_dom_for_writing(self) -> None:
         if not self._prepared:

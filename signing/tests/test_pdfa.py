@@ -208,6 +208,29 @@ def test_the_sealed_document_stays_pdfa_2b_and_its_seal_validates(seal_pkcs12):
     assert check.outcome == pdf_seal.SealOutcome.VALID
 
 
+def test_the_seal_writes_the_metadata_pyhanko_would(seal_pkcs12, monkeypatch):
+    """The seal updates our own XMP packet in its bytes; the result says what pyHanko's own
+    update (parse, update, serialise) says, the modification instant aside."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    pdf = render_document(_input())
+    sealer = backends.get_sealer()
+    assert pdf_seal._SealWriter(io.BytesIO(pdf), strict=False)._own_xmp_packet()
+    fast = _xmp_fields(_reader(sealer.seal(pdf, options=OPTIONS)))
+    monkeypatch.setattr(pdf_seal._SealWriter, "_update_meta",
+                        IncrementalPdfFileWriter._update_meta)
+    slow = _xmp_fields(_reader(sealer.seal(pdf, options=OPTIONS)))
+    modified = ("xmp", "ModifyDate")
+    assert abs(dt.datetime.fromisoformat(fast.pop(modified))
+               - dt.datetime.fromisoformat(slow.pop(modified))) < dt.timedelta(seconds=5)
+    assert fast == slow
+
+
+def test_a_document_sealed_before_is_not_taken_for_a_fresh_one(seal_pkcs12):
+    sealed = backends.get_sealer().seal(render_document(_input()), options=OPTIONS)
+    assert pdf_seal._SealWriter(io.BytesIO(sealed), strict=False)._own_xmp_packet() is None
+
+
 def test_text_the_fonts_cannot_draw_is_reduced_to_letters_they_can(monkeypatch):
     from reportlab.pdfbase.ttfonts import TTFontFace
 
