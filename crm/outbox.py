@@ -46,6 +46,12 @@ logger = logging.getLogger("crm.outbox")
 class Route:
     task_name: str
     args: Callable[[OutboxMessage], list[Any]]
+    # The task does its work once however often it runs, in transactions of its own
+    # (signing's document_issue: case lock, unique issue key). It then runs outside the
+    # row's transaction, so that no lock is held during its slow part (render and seal):
+    # on SQLite, whose transactions take the write lock when they begin, every other writer
+    # would wait for it.
+    idempotent: bool = False
 
 
 # topic -> Celery task (dotted name) that carries out one row. signing owns
@@ -55,7 +61,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     Topic.CASE_NOTIFY: Route("crm.tasks.case_notify", lambda row: [row.dedup_key]),
     Topic.DOCUMENT_ISSUE: Route("signing.tasks.document_issue",
-                                lambda row: [row.payload["case_id"]]),
+                                lambda row: [row.payload["case_id"]], idempotent=True),
     Topic.SEARCH_INDEX: Route("crm.tasks.case_index", lambda row: [row.payload["case_id"]]),
     Topic.STAFF_NOTIFY: Route("crm.tasks.staff_notify", lambda row: [row.dedup_key]),
 }
@@ -217,7 +223,8 @@ def outbox_process_rows(keys: Iterable[str]) -> tuple[list[str], Exception | Non
     """Carry out the outbox rows `keys` that are not processed yet (the worker's side of a
     message): each row is locked, its handler run in this process, and the row stamped
     processed in the same transaction, so a duplicated or retried message, or one beat
-    published again meanwhile, finds it processed and does nothing. A row whose handler
+    published again meanwhile, finds it processed and does nothing (a route marked
+    idempotent runs its task outside that transaction, which holds no lock meanwhile). A row whose handler
     fails stays unprocessed and does not hold back the others. Returns the keys that failed
     and the first error."""
     failed: list[str] = []
@@ -233,6 +240,15 @@ def outbox_process_rows(keys: Iterable[str]) -> tuple[list[str], Exception | Non
 
 
 def _process_row(key: str) -> None:
+    row = OutboxMessage.objects.filter(dedup_key=key, processed_at__isnull=True).first()
+    route = ROUTES.get(row.topic) if row is not None else None
+    task = resolve_task(route.task_name) if route and route.idempotent else None
+    if task is not None:  # no transaction around it: the task is idempotent on its own
+        task(*route.args(row))
+        _stamp_processed(row)
+        return
+    if row is None:  # already processed (or never committed)
+        return
     with transaction.atomic():
         row = (OutboxMessage.objects.select_for_update()
                .filter(dedup_key=key, processed_at__isnull=True).first())
@@ -244,12 +260,16 @@ def _process_row(key: str) -> None:
             logger.error("outbox row %s: no task for topic %r", key, row.topic)
             return
         task(*route.args(row))  # the task's own body, in this process
-        # The e-mail handlers stamp processed_at themselves (same transaction); the
-        # dispatched stamp keeps the crm_outbox_pending index to the rows not yet seen.
-        now = timezone.now()
-        OutboxMessage.objects.filter(pk=row.pk).update(
-            processed_at=Coalesce("processed_at", Value(now)),
-            dispatched_at=Coalesce("dispatched_at", Value(now)))
+        _stamp_processed(row)
+
+
+def _stamp_processed(row: OutboxMessage) -> None:
+    # The e-mail handlers stamp processed_at themselves (same transaction); the dispatched
+    # stamp keeps the crm_outbox_pending index to the rows not yet seen.
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        processed_at=Coalesce("processed_at", Value(now)),
+        dispatched_at=Coalesce("dispatched_at", Value(now)))
 
 
 @transaction.atomic

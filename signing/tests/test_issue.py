@@ -70,6 +70,35 @@ def test_the_outbox_task_path_issues_one_document_even_when_delivered_twice(
     assert case.state == "closed"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_seals_with_no_transaction_open(seal_pkcs12, approved_case, settings,
+                                                  monkeypatch):
+    """The worker's side of the outbox runs document_issue outside the row's transaction:
+    the render and seal hold no lock (SQLite's write lock would stop every other writer)."""
+    from django.db import connection
+
+    from crm.models import OutboxMessage
+    from crm.outbox import outbox_process_rows
+
+    settings.CRM_OUTBOX_RELAY_ON_COMMIT = False  # the worker's message is delivered below
+    case = approved_case("life")
+    row = OutboxMessage.objects.get(topic="document.issue", payload__case_id=case.pk)
+    in_transaction = []
+    seal = pdf_seal.Sealer.seal
+
+    def spy(self, pdf, *, options):
+        in_transaction.append(connection.in_atomic_block)
+        return seal(self, pdf, options=options)
+
+    monkeypatch.setattr(pdf_seal.Sealer, "seal", spy)
+    assert outbox_process_rows([row.dedup_key]) == ([], None)
+    assert outbox_process_rows([row.dedup_key]) == ([], None)  # delivered twice
+    assert in_transaction == [False]
+    assert IssuedDocument.objects.filter(case=case).count() == 1
+    row.refresh_from_db()
+    assert row.processed_at is not None and row.dispatched_at is not None
+
+
 def test_a_task_that_failed_to_seal_is_retried_and_issues_one_document(
         seal_pkcs12, approved_case, settings):
     from signing import backends
