@@ -241,13 +241,13 @@ def outbox_process_rows(keys: Iterable[str]) -> tuple[list[str], Exception | Non
 
 def _process_row(key: str) -> None:
     row = OutboxMessage.objects.filter(dedup_key=key, processed_at__isnull=True).first()
-    route = ROUTES.get(row.topic) if row is not None else None
+    if row is None:  # already processed (or never committed)
+        return
+    route = ROUTES.get(row.topic)
     task = resolve_task(route.task_name) if route and route.idempotent else None
     if task is not None:  # no transaction around it: the task is idempotent on its own
         task(*route.args(row))
         _stamp_processed(row)
-        return
-    if row is None:  # already processed (or never committed)
         return
     with transaction.atomic():
         row = (OutboxMessage.objects.select_for_update()
@@ -264,8 +264,8 @@ def _process_row(key: str) -> None:
 
 
 def _stamp_processed(row: OutboxMessage) -> None:
-    # The e-mail handlers stamp processed_at themselves (same transaction); the dispatched
-    # stamp keeps the crm_outbox_pending index to the rows not yet seen.
+    # The e-mail handlers stamp processed_at themselves (same transaction): keep the first
+    # stamp. dispatched_at is set too, so a row reads as handed on however it got there.
     now = timezone.now()
     OutboxMessage.objects.filter(pk=row.pk).update(
         processed_at=Coalesce("processed_at", Value(now)),
