@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import filetype
@@ -27,6 +28,7 @@ from django.utils.translation import ngettext
 from catalogue.constants import Channel, Delivery, WorkflowKind
 from catalogue.forms_schema import validate_form_data
 from catalogue.models import Procedure
+from core.db import prepared_cursor
 from core.errors import Conflict, NotAllowed, ValidationFailed
 from crm import selectors, sla
 from crm.constants import (
@@ -526,40 +528,44 @@ def _first_outbox_items(case: Any, procedure: Procedure,
 _departments_with_queue: set[str] = set()
 
 _CASE_ID = "{case_id}"  # stands for the new case's id in the outbox items built before it
+_NEW_CASE = SimpleNamespace(pk=_CASE_ID)
 
-# The case, its two first events and its outbox rows in one statement (PostgreSQL). The
-# reference comes from crm_next_case_number (migration 0003) and the queue is the
-# department's default one, as in _next_reference and queue_for.
+# The case, its two first events and its outbox rows in one statement (PostgreSQL), prepared
+# once per connection (core.db.prepared_cursor: hence a cast on every value). The reference
+# comes from crm_next_case_number (migration 0003) and the queue is the department's default
+# one, as in _next_reference and queue_for.
 _INSERT_CASE_SQL = """
 WITH n AS (
-    SELECT crm_next_case_number(%(year)s) AS n
+    SELECT crm_next_case_number(%(year)s::int) AS n
 ), c AS (
     INSERT INTO crm_case (reference, procedure_id, requester_id, person_id, channel, language,
                           data, state, queue_id, assignee_id, escalated, fee_cents,
                           payment_reference, document_reference, sla_due_at, sla_status,
                           sla_paused_at, created_at, updated_at, closed_at, created_by_id)
-    SELECT 'BXL-' || %(year)s || '-' || CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0')
-                                             ELSE n::text END,
-           %(procedure)s, %(requester)s, %(person)s, %(channel)s, %(language)s,
-           %(data)s::jsonb, %(state)s,
-           (SELECT id FROM crm_queue WHERE department = %(department)s
+    SELECT 'BXL-' || %(year)s::int || '-' || CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0')
+                                                  ELSE n::text END,
+           %(procedure)s::bigint, %(requester)s::bigint, %(person)s::bigint,
+           %(channel)s::text, %(language)s::text, %(data)s::jsonb, %(state)s::text,
+           (SELECT id FROM crm_queue WHERE department = %(department)s::text
             ORDER BY is_default DESC, id LIMIT 1),
-           NULL, false, %(fee)s, '', '', %(due)s, '', NULL, %(now)s, %(now)s, NULL,
-           %(created_by)s
+           NULL, false, %(fee)s::int, '', '', %(due)s::timestamptz, '', NULL,
+           %(now)s::timestamptz, %(now)s::timestamptz, NULL, %(created_by)s::bigint
     FROM n
     RETURNING id, reference, queue_id
 ), e AS (
     INSERT INTO crm_caseevent (case_id, actor_id, at, channel, kind, from_state, to_state,
                                note)
-    SELECT c.id, v.actor, %(now)s, %(channel)s, v.kind, v.from_state, v.to_state, ''
-    FROM c, (VALUES (%(actor)s::bigint, %(created)s, '', %(submitted)s),
-                    (NULL::bigint, %(transition)s, %(submitted)s, %(state)s))
+    SELECT c.id, v.actor, %(now)s::timestamptz, %(channel)s::text, v.kind, v.from_state,
+           v.to_state, ''
+    FROM c, (VALUES (%(actor)s::bigint, %(created)s::text, '', %(submitted)s::text),
+                    (NULL::bigint, %(transition)s::text, %(submitted)s::text, %(state)s::text))
             AS v(actor, kind, from_state, to_state)
 ), o AS (
     INSERT INTO crm_outboxmessage (topic, payload, dedup_key, created_at, dispatched_at,
                                    processed_at, attempts, last_error)
     SELECT v.topic, v.payload || jsonb_build_object('case_id', c.id),
-           replace(v.dedup_key, %(case_id)s, c.id::text), %(now)s, NULL, NULL, 0, ''
+           replace(v.dedup_key, %(case_id)s::text, c.id::text), %(now)s::timestamptz, NULL,
+           NULL, 0, ''
     FROM c, jsonb_to_recordset(%(outbox)s::jsonb) AS v(topic text, payload jsonb,
                                                       dedup_key text)
     ON CONFLICT (dedup_key) DO NOTHING
@@ -581,9 +587,8 @@ def _case_insert(*, procedure: Procedure, requester: User | None, person: Person
                 language=language, data=data, state=state, fee_cents=procedure.fee_for(channel),
                 created_at=now, updated_at=now, sla_due_at=sla.due_at(now, procedure.sla_days),
                 created_by=acting_agent)
-    placeholder = Case(pk=_CASE_ID)  # type: ignore[misc]
-    items = _first_outbox_items(placeholder, procedure, state)
-    with connection.cursor() as cursor:
+    items = _first_outbox_items(_NEW_CASE, procedure, state)
+    with prepared_cursor() as cursor:
         cursor.execute(_INSERT_CASE_SQL, {
             "year": timezone.localtime(now).year, "procedure": procedure.pk,
             "requester": requester.pk if requester else None, "person": person.pk,
@@ -604,9 +609,10 @@ def _case_insert(*, procedure: Procedure, requester: User | None, person: Person
         _departments_with_queue.discard(procedure.department)
         case.queue = queue_for(procedure)
         Case.objects.filter(pk=case.pk).update(queue=case.queue)
-    publish_on_commit([OutboxMessage(topic=t, payload={**p, "case_id": case.pk},
-                                     dedup_key=k.replace(_CASE_ID, str(case.pk)))
-                       for t, p, k in items])
+    if settings.CRM_OUTBOX_RELAY_ON_COMMIT:  # else the relay process publishes them
+        publish_on_commit([OutboxMessage(topic=t, payload={**p, "case_id": case.pk},
+                                         dedup_key=k.replace(_CASE_ID, str(case.pk)))
+                           for t, p, k in items])
     logger.info("case %s submitted on %s: %s", case.reference, channel, state)
     return case
 

@@ -35,11 +35,15 @@ def _extra_closed_days() -> frozenset[str]:
 
 
 def is_working_day(day: dt.date) -> bool:
+    return _is_working_day(day, _extra_closed_days())
+
+
+def _is_working_day(day: dt.date, extra_closed: frozenset[str]) -> bool:
     if day.weekday() >= 5:
         return False
     if day in _national_holidays(day.year):
         return False
-    return day.strftime("%m-%d") not in _extra_closed_days()
+    return day.strftime("%m-%d") not in extra_closed
 
 
 def next_working_day(day: dt.date) -> dt.date:
@@ -53,13 +57,22 @@ def add_working_days(day: dt.date, days: int) -> dt.date:
     """The date `days` working days after `day` (0: the first working day from `day`)."""
     if days < 0:
         raise ValueError("days must be >= 0")
+    return _add_working_days(day, days, _extra_closed_days())
+
+
+# Every submit asks for the deadline of its procedure's SLA from today: remembered per day,
+# length and closing days (the key holds the setting, so a changed setting is obeyed).
+@lru_cache(maxsize=1024)
+def _add_working_days(day: dt.date, days: int, extra_closed: frozenset[str]) -> dt.date:
     current = day
     added = 0
     while added < days:
         current += dt.timedelta(days=1)
-        if is_working_day(current):
+        if _is_working_day(current, extra_closed):
             added += 1
-    return next_working_day(current)
+    while not _is_working_day(current, extra_closed):
+        current += dt.timedelta(days=1)
+    return current
 
 
 def due_at(start: dt.datetime, working_days: int) -> dt.datetime:

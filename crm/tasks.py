@@ -11,11 +11,11 @@ logger = logging.getLogger("crm.tasks")
 
 @shared_task(name="crm.tasks.outbox_relay", ignore_result=True)
 def outbox_relay() -> dict[str, int]:
-    """Publish again the outbox rows still unprocessed after the grace period (beat, every
-    few seconds): written while the broker was down, or whose message was lost."""
-    from crm.outbox import grace_seconds, outbox_relay_all
+    """Publish the outbox rows still unprocessed after the grace period (beat, every few
+    seconds): written while the broker was down, or whose message was lost."""
+    from crm.outbox import relay_periodic
 
-    result = outbox_relay_all(older_than=grace_seconds())
+    result = relay_periodic()
     return {"dispatched": result.dispatched, "failed": result.failed,
             "unroutable": result.unroutable}
 

@@ -102,20 +102,29 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------
+
+def database(url_settings: dict) -> dict:
+    """The default database from its DATABASE_URL settings, with what every environment
+    adds (production calls it too, with no default URL)."""
+    db = {**url_settings, "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+          "CONN_HEALTH_CHECKS": True, "ATOMIC_REQUESTS": False}
+    options = db.setdefault("OPTIONS", {})
+    if db["ENGINE"].endswith("sqlite3"):
+        # IMMEDIATE: a transaction takes the write lock when it begins, so two writers wait
+        # for each other (up to the timeout) instead of failing with "database is locked"
+        # when one of them upgrades its read lock mid-transaction.
+        options.update(timeout=20, transaction_mode="IMMEDIATE")
+    elif db["ENGINE"].endswith("postgresql"):
+        # Django leaves prepared statements off (for poolers); core.db.prepared_cursor asks
+        # for them on the few statements worth it. Django's own cursors are never prepared.
+        options["prepare_threshold"] = (
+            5 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None)
+    return db
+
+
 # DATABASE_URL selects PostgreSQL (production, CI); without it an SQLite file in var/.
-DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'guichet.sqlite3'}"
-    )
-}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # IMMEDIATE: a transaction takes the write lock when it begins, so two writers wait for
-    # each other (up to the timeout) instead of failing with "database is locked" when one
-    # of them upgrades its read lock mid-transaction.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DATABASES = {"default": database(
+    env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'guichet.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and broker -------------------------------------------------------------------
@@ -328,6 +337,8 @@ CRM_OUTBOX_RELAY_ON_COMMIT = env.bool("CRM_OUTBOX_RELAY_ON_COMMIT", default=True
 # Beat publishes again the outbox rows still unprocessed this many seconds after they were
 # written (or last published by beat); the message sent at the commit has that long.
 CRM_OUTBOX_GRACE_SECONDS = env.int("CRM_OUTBOX_GRACE_SECONDS", default=60)
+# The relay process (manage.py outbox_relay) publishes what was committed this often.
+CRM_OUTBOX_RELAY_INTERVAL_MS = env.int("CRM_OUTBOX_RELAY_INTERVAL_MS", default=50)
 CELERY_BEAT_SCHEDULE.update({
     "crm-outbox-relay": {"task": "crm.tasks.outbox_relay", "schedule": 5.0},
     "crm-sla-watch": {"task": "crm.tasks.sla_watch", "schedule": 15 * 60.0},

@@ -9,7 +9,7 @@ rate limits live in Redis, never in process memory.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import LOGGING, env
+from .base import LOGGING, database, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -18,10 +18,7 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names.")
-DATABASES = {"default": env.db_url("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": database(env.db_url("DATABASE_URL"))}
 
 # --- cache, broker: shared by every pod ---------------------------------------------------
 REDIS_URL = env.str("REDIS_URL")

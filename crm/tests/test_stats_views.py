@@ -80,8 +80,12 @@ def test_csv_export_has_the_monthly_rows_and_the_delays(figures):
     assert "attachment;" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["month", "procedure", "procedure_name", "channel", "requests", "online"]
-    month = timezone.localdate().strftime("%Y-%m")
-    data = {(r[3]): int(r[4]) for r in rows[1:] if len(r) == 6 and r[0] == month}
+    # per channel over the months of the default period (the last twelve): two cases were
+    # backdated by days, which early in a month puts them in the month before
+    data: dict[str, int] = {}
+    for row in rows[1:]:
+        if len(row) == 6 and row[0][:2] == "20":
+            data[row[3]] = data.get(row[3], 0) + int(row[4])
     assert data == {"web": 3, "mobile": 1, "counter": 1}
     assert figures["other"].code not in response.content.decode()
     close = rows[rows.index(["procedure", "closed_requests", "days_to_close_average",

