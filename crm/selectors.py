@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -312,10 +314,11 @@ def case_list_page(*, user: User, filters: Mapping[str, Any] | None = None,
     qs = _apply_filters(cases_visible_to(user, queue_ids=queue_ids), user, filters)
     if after:
         created, pk = decode_cursor(after)
-        # The redundant `created_at <= x` is what lets PostgreSQL start the index scan at the
-        # cursor (an index condition); the OR alone is a filter that walks every row before.
-        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk),
-                       created_at__lte=created)
+        # A row comparison is one index condition: the scan starts at the cursor (an OR of
+        # the two columns would be a filter over every row before it).
+        qs = qs.filter(RawSQL("(crm_case.created_at, crm_case.id) < (%s, %s)",
+                              (connection.ops.adapt_datetimefield_value(created), pk),
+                              output_field=BooleanField()))
     rows = list(qs.select_related("procedure", "person", "assignee", "queue")
                 .only(*LIST_FIELDS).order_by("-created_at", "-id")[:limit + 1])
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
