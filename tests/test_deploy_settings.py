@@ -88,6 +88,18 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_production_leaves_publishing_to_the_relay_and_prepares_statements(tmp_path):
+    show = ("from django.conf import settings as s; "
+            "print(s.CRM_OUTBOX_RELAY_ON_COMMIT, "
+            "s.DATABASES['default']['OPTIONS']['prepare_threshold'])")
+    result = _manage(_production_env(tmp_path), "shell", "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["False", "5"]
+    result = _manage(_production_env(tmp_path, DB_PREPARED_STATEMENTS="false",
+                                     CRM_OUTBOX_RELAY_ON_COMMIT="true"), "shell", "-c", show)
+    assert result.stdout.splitlines()[-1].split() == ["True", "None"]
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL",
                                      "REDIS_URL", "EMAIL_URL"])
 def test_production_refuses_to_start_without_a_required_setting(tmp_path, missing):
@@ -124,8 +136,9 @@ def _render(text: str) -> str:
 def test_compose_file_defines_the_services_and_production_settings():
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "beat", "postgres", "redis", "opensearch"} <= set(services)
-    for name in ("web", "worker", "beat", "migrate"):
+    assert {"web", "worker", "beat", "relay", "postgres", "redis", "opensearch"} <= set(services)
+    assert services["relay"]["command"] == ["python", "manage.py", "outbox_relay"]
+    for name in ("web", "worker", "beat", "relay", "migrate"):
         environment = services[name]["environment"]
         assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production", name
         for required in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"):
@@ -143,7 +156,8 @@ def test_helm_chart_parses_and_covers_the_deployment():
         for document in yaml.safe_load_all(_render(template.read_text())):
             if document:
                 kinds.setdefault(document["kind"], []).append(template.name)
-    assert len(kinds["Deployment"]) == 3  # web, worker, beat
+    assert sorted(kinds["Deployment"]) == ["beat.yaml", "relay.yaml", "web.yaml", "worker.yaml"]
+    assert "outbox_relay" in (CHART / "templates" / "relay.yaml").read_text()
     for kind in ("Service", "Ingress", "ConfigMap", "HorizontalPodAutoscaler",
                  "PodDisruptionBudget", "Job"):
         assert kind in kinds, kind

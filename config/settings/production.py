@@ -31,6 +31,9 @@ CACHES = {
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = False
+# Requests only write their side effects; the relay process (manage.py outbox_relay, a
+# service of deploy/) publishes them, so a request never waits on the broker.
+CRM_OUTBOX_RELAY_ON_COMMIT = env.bool("CRM_OUTBOX_RELAY_ON_COMMIT", default=False)
 
 # --- e-mail: a real transport, never the console -----------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL")
