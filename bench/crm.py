@@ -182,6 +182,9 @@ def bench_submit(citizen, submits: int) -> dict[str, float]:
                                   __import__("random").Random(1))
     client = redis.Redis.from_url(settings.REDIS_URL)
     queue_name = app.conf.task_default_queue
+    # Rows left unprocessed by an earlier run (this database has no worker): the relay would
+    # publish them during this one, so they are stamped as a worker would have done.
+    OutboxMessage.objects.filter(processed_at__isnull=True).update(processed_at=timezone.now())
     started_at = timezone.now()
 
     def submit_once() -> None:

@@ -9,37 +9,32 @@ values sent apart (server-side binding) and prepared once per connection.
 Behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction
 mode), set DB_PREPARED_STATEMENTS=false: the statements are then still bound server-side but
 planned each time. PostgreSQL plans a prepared statement again by itself when a migration
-changes a table it reads.
+changes a table it reads; psycopg drops the connection's prepared statements after a
+rollback (of a transaction or a savepoint) and prepares them again on their next use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
 
 
-@contextmanager
-def prepared_cursor() -> Iterator[Any]:
+def prepared_cursor() -> Any:
     """A cursor of the default connection (in its current transaction, seen by the
-    execute wrappers and the query log like any other) whose statements are prepared.
+    execute wrappers and the query log like any other) whose statements are prepared; use
+    it as a context manager, like connection.cursor().
 
     The values travel apart from the SQL, so PostgreSQL must infer each placeholder's type:
     cast every one (`%(year)s::int`) where the context does not fix it. PostgreSQL only;
     other databases get their ordinary cursor."""
     if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
+        return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = _preparing_cursor_class()(connection.connection)
-    wrapper = (connection.make_debug_cursor(raw) if connection.queries_logged
-               else connection.make_cursor(raw))
-    with wrapper:
-        yield wrapper
+    return (connection.make_debug_cursor(raw) if connection.queries_logged
+            else connection.make_cursor(raw))
 
 
 _cursor_class: type | None = None
