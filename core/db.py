@@ -32,22 +32,26 @@ def prepared_cursor() -> Any:
         return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = _preparing_cursor_class()(connection.connection)
-    return (connection.make_debug_cursor(raw) if connection.queries_logged
-            else connection.make_cursor(raw))
+    cursor_class, debug_wrapper_class = _classes()
+    raw = cursor_class(connection.connection)
+    if connection.queries_logged:
+        return debug_wrapper_class(raw, connection)
+    return connection.make_cursor(raw)
 
 
-_cursor_class: type | None = None
+_cached: tuple[type, type] | None = None
 
 
-def _preparing_cursor_class() -> type:
-    """Django's server-binding cursor, asking psycopg to prepare what it runs (psycopg then
+def _classes() -> tuple[type, type]:
+    """Django's server-binding cursor asking psycopg to prepare what it runs (psycopg then
     prepares on the first run, unless the connection's prepare_threshold is None, which is
-    what DB_PREPARED_STATEMENTS=false sets). Django's own cursors bind on the client and are
-    never prepared, whatever the threshold."""
-    global _cursor_class
-    if _cursor_class is None:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    what DB_PREPARED_STATEMENTS=false sets; Django's own cursors bind on the client and are
+    never prepared, whatever the threshold), and the wrapper that logs its statements when
+    queries are logged (DEBUG, CaptureQueriesContext)."""
+    global _cached
+    if _cached is None:
+        from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+        from django.db.backends.utils import CursorWrapper
 
         class PreparingCursor(ServerBindingCursor):
             def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
@@ -55,5 +59,12 @@ def _preparing_cursor_class() -> type:
                 return super().execute(query, params, prepare=True if prepare is None
                                        else prepare, binary=binary)
 
-        _cursor_class = PreparingCursor
-    return _cursor_class
+        class PreparedCursorDebugWrapper(CursorDebugWrapper):
+            # The statement is logged as written, its values apart: psycopg keeps the text
+            # of a prepared execution nowhere Django's last_executed_query looks.
+            def execute(self, sql: Any, params: Any = None) -> Any:
+                with self.debug_sql(sql, params):
+                    return CursorWrapper.execute(self, sql, params)
+
+        _cached = (PreparingCursor, PreparedCursorDebugWrapper)
+    return _cached

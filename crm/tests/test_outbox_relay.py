@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm import outbox
@@ -177,8 +178,10 @@ def test_prepared_statements_run_in_the_current_transaction(queue):
     from core.db import prepared_cursor
 
     rename = "UPDATE crm_queue SET name = %(name)s WHERE id = %(id)s"  # types from columns
-    with prepared_cursor() as cursor:
+    with CaptureQueriesContext(connection) as queries, prepared_cursor() as cursor:
         cursor.execute(rename, {"name": "kept", "id": queue.pk})
+    logged = [q["sql"] for q in queries.captured_queries]  # in the query log, readable
+    assert len(logged) == 1 and logged[0].startswith("UPDATE crm_queue SET name = ")
     if connection.vendor == "postgresql" and django_settings.DATABASES["default"][
             "OPTIONS"].get("prepare_threshold") is not None:
         with connection.cursor() as cursor:
