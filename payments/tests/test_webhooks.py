@@ -158,14 +158,17 @@ def test_localstripe_delivers_its_own_signed_webhook(live_server, localstripe, p
     try:
         case = make_case(procedure, make_citizen())
         payment = paid_at_stripe(case, localstripe)
+        # Wait for the case too: on SQLite the live server shares the test's in-memory
+        # database connection, so the payment can be seen before the same transaction has
+        # moved the case on (on PostgreSQL both appear at its commit).
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             payment.refresh_from_db()
-            if payment.state == PaymentState.SUCCEEDED:
+            case.refresh_from_db()
+            if payment.state == PaymentState.SUCCEEDED and case.state == "in_progress":
                 break
             time.sleep(0.2)
         assert payment.state == PaymentState.SUCCEEDED and payment.settled_by == "webhook"
-        case.refresh_from_db()
         assert case.state == "in_progress"
     finally:
         # Point the hook somewhere harmless so later tests' events go nowhere.
