@@ -24,7 +24,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import devices_for_user
@@ -757,14 +757,46 @@ def _otp_token(token: str) -> str:
     return "".join((token or "").split()).lower()
 
 
+# A backup code is kept as 16 hex characters of an HMAC keyed by the site's secret (what
+# django-otp's StaticToken has room for), never as typed: the codes are short (40 random
+# bits), so a copy of the database must not give them away, and an unkeyed hash of so
+# short a code would be reversed in seconds. The keys of SECRET_KEY_FALLBACKS are tried
+# too, so a rotated secret keeps the codes working until the fallbacks are dropped.
+_BACKUP_CODE_SALT = "guichet.identity.backup-code"
+
+
+def backup_code_digests(code: str) -> list[str]:
+    """The stored forms of `code`: under SECRET_KEY first, then under each fallback key."""
+    code = _otp_token(code)
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [salted_hmac(_BACKUP_CODE_SALT, code, secret=key,
+                        algorithm="sha256").hexdigest()[:16] for key in keys]
+
+
+def _match_second_factor(user: User, token: str) -> Any:
+    """django_otp.match_token, except that a backup-code device is given the stored form
+    of the code: the authenticator app, then the backup codes, each with django-otp's own
+    throttling and single use. None when nothing matches."""
+    token = _otp_token(token)
+    digests = backup_code_digests(token)
+    with transaction.atomic():
+        for device in devices_for_user(user, for_verify=True):
+            candidate = token
+            if isinstance(device, StaticDevice):
+                candidate = (device.token_set.filter(token__in=digests)
+                             .values_list("token", flat=True).first() or digests[0])
+            if device.verify_token(candidate):
+                return device
+    return None
+
+
 def staff_second_factor(*, request: HttpRequest, token: str) -> bool:
     """Verify a staff member's TOTP or backup code (django-otp) and mark the session."""
     from django_otp import login as otp_login
-    from django_otp import match_token
 
     user = cast(User, request.user)  # the view lets only authenticated staff in
     ip = request.META.get("REMOTE_ADDR")
-    device = match_token(user, _otp_token(token))
+    device = _match_second_factor(user, token)
     if device is None:
         audit(action=AuditAction.STAFF_VERIFY_FAILED, actor=user, subject_user=user, ip=ip)
         return False
@@ -804,12 +836,13 @@ def _wait_message(device: TOTPDevice) -> str | None:
 
 
 def _new_backup_codes(user: User) -> list[str]:
-    """Replace the staff member's backup codes. The codes are shown once; django-otp keeps
-    them to compare (each is deleted when used)."""
+    """Replace the staff member's backup codes. The codes are shown once; only their
+    digests are kept (backup_code_digests), each deleted when used."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=_("Backup codes"), confirmed=True)
     tokens = [StaticToken.random_token() for _i in range(STAFF_BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=t) for t in tokens])
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=backup_code_digests(t)[0])
+                                     for t in tokens])
     return tokens
 
 
@@ -852,9 +885,7 @@ def staff_totp_confirm(*, request: HttpRequest, code: str) -> list[str]:
 def _confirm_with_code(*, user: User, token: str, ip: str | None) -> None:
     """A fresh code from the authenticator (or a backup code) before changing the second
     factor itself: a session left open is not enough to replace it."""
-    from django_otp import match_token
-
-    if match_token(user, _otp_token(token)) is None:
+    if _match_second_factor(user, token) is None:
         audit(action=AuditAction.STAFF_VERIFY_FAILED, actor=user, subject_user=user, ip=ip,
               details={"step": "confirm_change"})
         msg = _("This code is not correct.")

@@ -94,8 +94,11 @@ def test_a_new_staff_member_enrols_and_the_admin_stays_closed_until_a_code_confi
     assert all(code in done.content.decode() for code in codes)
     device.refresh_from_db()
     assert device.confirmed
-    assert sorted(StaticToken.objects.filter(device__user=officer)
-                  .values_list("token", flat=True)) == sorted(codes)
+    # kept as keyed digests only: a copy of the database does not give the codes away
+    stored = sorted(StaticToken.objects.filter(device__user=officer)
+                    .values_list("token", flat=True))
+    assert stored == sorted(services.backup_code_digests(code)[0] for code in codes)
+    assert not set(stored) & set(codes)
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/lra/").status_code == 200
     assert AuditAction.STAFF_ENROLLED in actions()
@@ -186,8 +189,8 @@ def staff_with_factor(client, user):
     """A verified session of `user` with an authenticator and two backup codes."""
     verified_client(client, user)
     static = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-    static.token_set.create(token="first234")
-    static.token_set.create(token="second23")
+    static.token_set.create(token=services.backup_code_digests("first234")[0])
+    static.token_set.create(token=services.backup_code_digests("second23")[0])
     return TOTPDevice.objects.get(user=user)
 
 
@@ -210,7 +213,8 @@ def test_a_staff_member_sees_their_second_factor_and_gets_new_backup_codes(clien
     assert renewed.status_code == 200
     codes = renewed.context["backup_codes"]
     assert len(codes) == 10 and all(code in renewed.content.decode() for code in codes)
-    assert not StaticToken.objects.filter(token__in=["first234", "second23"]).exists()
+    old = [services.backup_code_digests(code)[0] for code in ("first234", "second23")]
+    assert not StaticToken.objects.filter(token__in=old).exists()
     assert client.get("/admin/second-factor/").context["backup_codes_left"] == 10
     assert AuditAction.STAFF_BACKUP_CODES in actions()
     assert client.post("/admin/second-factor/", {"action": "other", "token": codes[0]}
@@ -298,3 +302,21 @@ def test_a_citizen_password_login_is_refused_and_audited(client, db):
     event = IdentityAuditEvent.objects.get(action=AuditAction.LOGIN_FAILURE)
     assert event.subject_user == citizen and event.details["reason"] == "citizen_account"
 
+
+def test_backup_codes_keep_working_when_the_secret_key_is_rotated(client, officer, settings,
+                                                                   no_throttle):
+    password_login(client, officer)
+    url, page = enrol_page(client)
+    codes = client.post(url, {"code": pyotp.TOTP(secret_of(page)).now()}).context["backup_codes"]
+    client.post("/admin/logout/")
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    password_login(client, officer)
+    verify_url = client.get("/admin/")["Location"]
+    assert client.post(verify_url, {"token": "wrong123"}).status_code == 400
+    assert client.post(verify_url, {"token": codes[0]}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    client.post("/admin/logout/")
+    settings.SECRET_KEY_FALLBACKS = []  # the old key dropped: its codes with it
+    password_login(client, officer)
+    assert client.post(verify_url, {"token": codes[1]}).status_code == 400

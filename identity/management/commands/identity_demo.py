@@ -22,6 +22,7 @@ from core.demo import demo_password, record_login
 from identity import constants as c
 from identity.models import Address, DigitalKey, Household, Person, User
 from identity.numbers import make_number, serials_for
+from identity.services import backup_code_digests
 
 SEED = 20261123
 NO_PASSWORD = "(no password: digital key)"  # noqa: S105 - shown in the list of demo logins
@@ -188,15 +189,14 @@ class Command(BaseCommand):
         if device is None:
             device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
         secret = base64.b32encode(binascii.unhexlify(device.key)).decode()
-        static = StaticDevice.objects.filter(user=user, name="demo backup codes").first()
-        if static is None:
-            static = StaticDevice.objects.create(user=user, name="demo backup codes",
-                                                 confirmed=True)
-        tokens = list(static.token_set.values_list("token", flat=True))
-        while len(tokens) < 5:
-            token = StaticToken.random_token()
-            static.token_set.create(token=token)
-            tokens.append(token)
+        # Only digests of backup codes are kept, so the demo makes five new ones each run
+        # to print them.
+        static, _created = StaticDevice.objects.get_or_create(
+            user=user, name="demo backup codes", defaults={"confirmed": True})
+        static.token_set.all().delete()
+        tokens = [StaticToken.random_token() for _i in range(5)]
+        for token in tokens:
+            static.token_set.create(token=backup_code_digests(token)[0])
         return (f"second factor: TOTP secret {secret} (e.g. `oathtool --totp -b {secret}`), "
                 f"or a backup code: {', '.join(tokens)}")
 
