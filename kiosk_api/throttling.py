@@ -10,9 +10,9 @@ rate across two windows, which is fine for a guard against a runaway terminal.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -24,15 +24,20 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
 
 
-# One redis client per cache connection pool: redis-py builds a client's command table on
-# every construction (Django's backend makes one per operation), a fifth of a millisecond.
-_CLIENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# One redis client per Redis server, kept: the counter needs INCR, EXPIRE and TTL in one
+# pipeline, which Django's cache API does not offer, and redis-py builds a client's command
+# table on every construction (a fifth of a millisecond). It talks to the server Django's
+# cache writes to (the first of LOCATION), under the cache's own key for the counter.
+_CLIENTS: dict[str, redis.Redis] = {}
 
 
-def _redis_client(backend: RedisCache) -> Any:
-    client = _CLIENTS.get(backend._cache)
+def _redis_client() -> redis.Redis:
+    location = settings.CACHES["default"]["LOCATION"]
+    servers = location if isinstance(location, list | tuple) else location.split(",")
+    url = servers[0].strip()
+    client = _CLIENTS.get(url)
     if client is None:
-        client = _CLIENTS[backend._cache] = backend._cache.get_client(write=True)
+        client = _CLIENTS[url] = redis.Redis.from_url(url)
     return client
 
 
@@ -42,7 +47,7 @@ def window_count(key: str, duration: int) -> tuple[int, float]:
     backend = caches["default"]  # `cache` is a proxy to it
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        pipe = _redis_client(backend).pipeline(transaction=False)
+        pipe = _redis_client().pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, duration, nx=True)
         pipe.ttl(full_key)
