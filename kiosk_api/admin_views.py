@@ -23,7 +23,13 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from kiosk_api import selectors, services
-from kiosk_api.forms import PeriodForm, TerminalDisableForm, TerminalRegisterForm
+from kiosk_api.constants import Branch
+from kiosk_api.forms import (
+    PeriodForm,
+    TerminalDetailsForm,
+    TerminalDisableForm,
+    TerminalRegisterForm,
+)
 from kiosk_api.models import Terminal
 
 PAGE_SIZE = 50
@@ -160,12 +166,31 @@ class TerminalDetailView(WagtailAdminTemplateMixin, TemplateView):
             "terminal": self.terminal,
             "silent": selectors.is_silent(self.terminal),
             "heartbeats": self.terminal.heartbeats.order_by("-received_at")[:20],
-            "events": self.terminal.events.select_related("actor")[:30],
+            "events": _with_changes(self.terminal.events.select_related("actor")[:30]),
             "credentials": self.terminal.credentials.order_by("-created_at")[:10],
             "disable_form": TerminalDisableForm(),
+            "details_form": TerminalDetailsForm(initial={
+                "branch": self.terminal.branch, "location": self.terminal.location,
+                "stripe_location": self.terminal.stripe_location}),
             "can_manage": can_manage(self.request.user),
         })
         return context
+
+
+def _with_changes(events: Any) -> list:
+    """The events, each changed detail as a line "label: old → new" (`change_lines`)."""
+    fields = TerminalDetailsForm.base_fields
+    branches = dict(Branch.choices)
+    events = list(events)
+    for event in events:
+        lines = []
+        for name, (old, new) in (event.details or {}).get("changes", {}).items():
+            if name == "branch":
+                old, new = branches.get(old, old), branches.get(new, new)
+            label = fields[name].label if name in fields else name
+            lines.append(f"{label}: {old or '—'} → {new or '—'}")
+        event.change_lines = lines
+    return events
 
 
 @require_POST
@@ -182,6 +207,16 @@ def terminal_action(request: HttpRequest, code: str, action: str) -> HttpRespons
         services.terminal_disable(terminal=terminal, actor=request.user,
                                   reason=form.cleaned_data["reason"])
         messages.success(request, _("Terminal %(code)s is disabled: its next call is refused.")
+                         % {"code": terminal.code})
+    elif action == "details":
+        form = TerminalDetailsForm(request.POST)
+        if not form.is_valid():
+            errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+            messages.error(request, _("The details were not saved: %(errors)s")
+                           % {"errors": " ".join(errors)})
+            return redirect(detail)
+        services.terminal_update(terminal=terminal, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The details of terminal %(code)s are saved.")
                          % {"code": terminal.code})
     elif action == "enable":
         services.terminal_enable(terminal=terminal, actor=request.user)

@@ -61,5 +61,6 @@ class TerminalEventKind(models.TextChoices):
     CREDENTIAL_REVOKED = "credential_revoked", _("credential revoked")
     DISABLED = "disabled", _("disabled")
     ENABLED = "enabled", _("enabled")
+    UPDATED = "updated", _("details changed")
     SESSION_OPENED = "session_opened", _("citizen session opened")
     SESSION_ENDED = "session_ended", _("citizen session ended")

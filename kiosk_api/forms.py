@@ -9,9 +9,9 @@ from kiosk_api.constants import Branch
 from kiosk_api.models import Terminal
 
 
-class TerminalRegisterForm(forms.Form):
-    code = forms.SlugField(label=_("Code"), max_length=40,
-                           help_text=_("A short name printed on the terminal, e.g. centre-01."))
+class TerminalDetailsForm(forms.Form):
+    """Where a terminal stands and which Stripe Terminal location its card reader uses."""
+
     branch = forms.ChoiceField(label=_("Branch"), choices=Branch.choices)
     location = forms.CharField(label=_("Location in the branch"), max_length=200,
                                required=False)
@@ -20,6 +20,12 @@ class TerminalRegisterForm(forms.Form):
         regex=r"^tml_[A-Za-z0-9]+$",
         error_messages={"invalid": _("A Stripe Terminal location id starts with tml_.")},
         help_text=_("The Stripe Terminal location id of the card reader (tml_...), if any."))
+
+
+class TerminalRegisterForm(TerminalDetailsForm):
+    code = forms.SlugField(label=_("Code"), max_length=40,
+                           help_text=_("A short name printed on the terminal, e.g. centre-01."))
+    field_order = ["code", "branch", "location", "stripe_location"]
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].lower()

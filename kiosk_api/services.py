@@ -144,6 +144,27 @@ def terminal_authenticate(*, key_id: str, secret: str) -> Terminal | None:
     return Terminal.from_db("default", _CACHED_TERMINAL_FIELDS, values)
 
 
+@transaction.atomic
+def terminal_update(*, terminal: Terminal, actor: Any, branch: str, location: str,
+                    stripe_location: str) -> Terminal:
+    """Change where a terminal stands and the Stripe Terminal location of its card reader.
+    The terminal's history keeps the old and the new values; nothing changed, nothing
+    written. Cached credentials carry the branch and location: they are dropped."""
+    terminal = Terminal.objects.select_for_update().get(pk=terminal.pk)
+    wanted = {"branch": branch, "location": location, "stripe_location": stripe_location}
+    changes = {name: [getattr(terminal, name), value] for name, value in wanted.items()
+               if getattr(terminal, name) != value}
+    if not changes:
+        return terminal
+    for name, (_old, value) in changes.items():
+        setattr(terminal, name, value)
+    terminal.save(update_fields=list(changes))
+    TerminalEvent.objects.create(terminal=terminal, actor=actor,
+                                 kind=TerminalEventKind.UPDATED, details={"changes": changes})
+    _credentials_forget(_active_key_ids(terminal))
+    return terminal
+
+
 def _active_key_ids(terminal: Terminal) -> list[str]:
     return list(terminal.credentials.filter(revoked_at__isnull=True)
                 .values_list("key_id", flat=True))

@@ -145,3 +145,40 @@ def test_viewer_cannot_register_or_disable(kiosk):
         in (302, 403)
     client.post("/admin/kiosk/centre-01/do/disable/", {"reason": "x"})
     assert Terminal.objects.get().is_active and Terminal.objects.count() == 1
+
+
+def test_details_are_changed_from_the_back_office_and_kept_in_the_history(manager, kiosk):
+    details = "/admin/kiosk/centre-01/do/details/"
+    assert kiosk.call("get", "terminal/").json()["location"] == "Ground floor"  # now cached
+    refused = manager.post(details, {"branch": "haren", "location": "Hall B",
+                                     "stripe_location": "tml-wrong"}, follow=True)
+    assert "starts with tml_" in refused.content.decode()
+    assert Terminal.objects.get().branch == "administrative_centre"  # nothing saved
+
+    saved = manager.post(details, {"branch": "haren", "location": "Hall B",
+                                   "stripe_location": "tml_FDOt9wlaZ4x1xx"}, follow=True)
+    html = saved.content.decode()
+    assert "The details of terminal centre-01 are saved." in html
+    terminal = Terminal.objects.get()
+    assert (terminal.branch, terminal.location, terminal.stripe_location) == (
+        "haren", "Hall B", "tml_FDOt9wlaZ4x1xx")
+    assert "Stripe Terminal location: — → tml_FDOt9wlaZ4x1xx" in html
+    assert "Location in the branch: Ground floor → Hall B" in html
+    event = terminal.events.get(kind="updated")
+    assert event.details["changes"]["stripe_location"] == ["", "tml_FDOt9wlaZ4x1xx"]
+    assert event.actor.username == "manager"
+    # the terminal's cached credential carried the old place: it was dropped
+    assert kiosk.call("get", "terminal/").json()["location"] == "Hall B"
+    # the same details again change nothing and write nothing
+    manager.post(details, {"branch": "haren", "location": "Hall B",
+                           "stripe_location": "tml_FDOt9wlaZ4x1xx"})
+    assert terminal.events.filter(kind="updated").count() == 1
+
+
+def test_a_viewer_cannot_change_the_details(kiosk):
+    client = staff_client(staff("viewer", "view_terminal"))
+    assert "Save the details" not in client.get("/admin/kiosk/centre-01/").content.decode()
+    response = client.post("/admin/kiosk/centre-01/do/details/", {
+        "branch": "haren", "location": "", "stripe_location": ""})
+    assert response.status_code in (302, 403)
+    assert Terminal.objects.get().branch == "administrative_centre"
