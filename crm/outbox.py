@@ -90,6 +90,11 @@ class RelayResult:
     def handled(self) -> int:
         return self.dispatched + self.failed + self.unroutable
 
+    def add(self, other: RelayResult) -> None:
+        self.dispatched += other.dispatched
+        self.failed += other.failed
+        self.unroutable += other.unroutable
+
 
 def outbox_write(*, topic: str, payload: dict[str, Any], dedup_key: str) -> None:
     """Record a side effect in the current transaction. Writing the same dedup key twice
@@ -127,10 +132,15 @@ def _publish_committed(rows: list[OutboxMessage]) -> None:
             failed += keys
             errors.append(error)
         if failed:
-            OutboxMessage.objects.filter(dedup_key__in=failed, processed_at__isnull=True).update(
-                attempts=F("attempts") + 1, last_error=errors[0])
+            _record_failure(failed, errors[0])
     except Exception:  # best effort: beat picks the rows up
         logger.exception("outbox relay after commit failed; rows stay pending")
+
+
+def _record_failure(keys: list[str], error: str) -> None:
+    """One more failed try for the unprocessed rows `keys`, and why (shown in the admin)."""
+    OutboxMessage.objects.filter(dedup_key__in=keys, processed_at__isnull=True).update(
+        attempts=F("attempts") + 1, last_error=error)
 
 
 def _routable(topic: str) -> bool:
@@ -369,8 +379,7 @@ def relay_new_all(*, batch_size: int = 500) -> RelayResult:
     total = RelayResult()
     while True:
         result = relay_new(batch_size=batch_size)
-        total.dispatched += result.dispatched
-        total.failed += result.failed
+        total.add(result)
         if result.failed or result.dispatched < batch_size:
             return total
 
@@ -397,8 +406,7 @@ def relay_new(*, batch_size: int = 500) -> RelayResult:
             if failures:
                 raise _NotPublished([row.dedup_key for row in rows], failures[0][1])
     except _NotPublished as exc:
-        OutboxMessage.objects.filter(dedup_key__in=exc.keys, processed_at__isnull=True).update(
-            attempts=F("attempts") + 1, last_error=exc.error)
+        _record_failure(exc.keys, exc.error)
         result.failed = len(exc.keys)
         return result
     result.dispatched = len(rows)
@@ -470,9 +478,7 @@ def outbox_relay_all(*, older_than: float = 0.0, again_older_than: float | None 
     for _ in range(max_batches):
         result = outbox_relay(batch_size=batch_size, before=before, again_before=again_before,
                               only_new=only_new)
-        total.dispatched += result.dispatched
-        total.failed += result.failed
-        total.unroutable += result.unroutable
+        total.add(result)
         if result.dispatched + result.failed < batch_size or result.dispatched == 0:
             break
     return total

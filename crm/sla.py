@@ -48,7 +48,11 @@ def _is_working_day(day: dt.date, extra_closed: frozenset[str]) -> bool:
 
 def next_working_day(day: dt.date) -> dt.date:
     """`day` itself when it is a working day, else the first working day after it."""
-    while not is_working_day(day):
+    return _next_working_day(day, _extra_closed_days())
+
+
+def _next_working_day(day: dt.date, extra_closed: frozenset[str]) -> dt.date:
+    while not _is_working_day(day, extra_closed):
         day += dt.timedelta(days=1)
     return day
 
@@ -70,9 +74,7 @@ def _add_working_days(day: dt.date, days: int, extra_closed: frozenset[str]) -> 
         current += dt.timedelta(days=1)
         if _is_working_day(current, extra_closed):
             added += 1
-    while not _is_working_day(current, extra_closed):
-        current += dt.timedelta(days=1)
-    return current
+    return _next_working_day(current, extra_closed)
 
 
 def due_at(start: dt.datetime, working_days: int) -> dt.datetime:
